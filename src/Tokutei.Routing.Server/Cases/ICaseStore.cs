@@ -1,0 +1,65 @@
+using V1 = Tokutei.Routing.V1;
+
+namespace Tokutei.Routing.Server.Cases;
+
+/// <summary>A case ready to be accepted: the reply as first given, and the application for the destination.</summary>
+internal sealed record NewCase(string RequestId, string PayloadHash, V1.RoutedCase RoutedCase, V1.Application Application);
+
+/// <summary>What <see cref="ICaseStore.AcceptAsync"/> did.</summary>
+internal enum AcceptStatus
+{
+    /// <summary>Stored now, with its outbox entry.</summary>
+    Created,
+
+    /// <summary>The request id was seen before with the same application: the original reply is returned.</summary>
+    Replayed,
+
+    /// <summary>The request id was seen before with another application.</summary>
+    Conflict,
+}
+
+/// <summary>The outcome of an accept, with the reply to give (the stored original for a replay).</summary>
+internal sealed record AcceptResult(AcceptStatus Status, V1.RoutedCase? RoutedCase);
+
+/// <summary>A filter and a position for listing cases, newest first.</summary>
+internal sealed record CaseQuery(string? DestinationCode, V1.CaseState State, int PageSize, CaseCursor? After);
+
+/// <summary>A position in the newest-first order: (create time, case id) of the last case of the previous page.</summary>
+internal sealed record CaseCursor(long CreateTicks, string CaseId);
+
+/// <summary>One page of cases.</summary>
+internal sealed record CasePage(IReadOnlyList<V1.RoutedCase> Cases, CaseCursor? Next);
+
+/// <summary>A change in a case's fate, appended to its history.</summary>
+internal sealed record CaseTransition(V1.CaseState State, DateTimeOffset Time, int Attempt, string OutcomeCode, string? ReceiptId = null);
+
+/// <summary>
+/// Where accepted cases live. An accept writes, as one atomic step, the idempotency record (request id → case
+/// and payload hash), the case, its outbox entry and its audit entry; nothing accepted is lost or written twice.
+/// </summary>
+internal interface ICaseStore
+{
+    /// <summary>True when accepted cases survive a restart of this process.</summary>
+    bool IsDurable { get; }
+
+    Task<AcceptResult> AcceptAsync(NewCase newCase, CancellationToken cancellationToken);
+
+    /// <summary>The case accepted under a request id, with the hash of its application; null if none.</summary>
+    Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken);
+
+    Task<V1.RoutedCase?> GetAsync(string caseId, CancellationToken cancellationToken);
+
+    Task<CasePage> ListAsync(CaseQuery query, CancellationToken cancellationToken);
+
+    /// <summary>The application of a case, for its destination alone.</summary>
+    Task<V1.Application?> GetApplicationAsync(string caseId, CancellationToken cancellationToken);
+
+    /// <summary>Appends a transition to a case's history and sets its state; null for an unknown case.</summary>
+    Task<V1.RoutedCase?> RecordAsync(string caseId, CaseTransition transition, CancellationToken cancellationToken);
+
+    /// <summary>Puts a dead-lettered case back into delivery; null for an unknown case, unchanged when not dead-lettered.</summary>
+    Task<V1.RoutedCase?> RedriveAsync(string caseId, DateTimeOffset time, CancellationToken cancellationToken);
+
+    /// <summary>Case ids in the order they were queued for delivery.</summary>
+    IAsyncEnumerable<string> ReadOutboxAsync(CancellationToken cancellationToken);
+}

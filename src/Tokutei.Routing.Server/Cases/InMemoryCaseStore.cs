@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Google.Protobuf.WellKnownTypes;
+using V1 = Tokutei.Routing.V1;
+
+namespace Tokutei.Routing.Server.Cases;
+
+/// <summary>
+/// The embedded default's store: everything in this process, nothing durable. One lock makes each accept atomic,
+/// as the Redis script does in durable mode; cases are cloned in and out so callers never share mutable state.
+/// </summary>
+internal sealed class InMemoryCaseStore : ICaseStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Entry> _byCaseId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Entry> _byRequestId = new(StringComparer.Ordinal);
+    private readonly SortedSet<Entry> _newestFirst = new(NewestFirst.Instance);
+    private readonly Channel<string> _outbox = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = false });
+
+    public bool IsDurable => false;
+
+    public Task<AcceptResult> AcceptAsync(NewCase newCase, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(newCase);
+        lock (_gate)
+        {
+            if (_byRequestId.TryGetValue(newCase.RequestId, out var existing))
+            {
+                return Task.FromResult(existing.PayloadHash == newCase.PayloadHash
+                    ? new AcceptResult(AcceptStatus.Replayed, existing.OriginalReply.Clone())
+                    : new AcceptResult(AcceptStatus.Conflict, null));
+            }
+
+            var entry = new Entry(newCase.RoutedCase.Clone(), newCase.RoutedCase.Clone(), newCase.Application.Clone(), newCase.PayloadHash);
+            _byRequestId.Add(newCase.RequestId, entry);
+            _byCaseId.Add(entry.Current.CaseId, entry);
+            _newestFirst.Add(entry);
+            _outbox.Writer.TryWrite(entry.Current.CaseId);
+            return Task.FromResult(new AcceptResult(AcceptStatus.Created, newCase.RoutedCase.Clone()));
+        }
+    }
+
+    public Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            (V1.RoutedCase, string)? found = _byRequestId.TryGetValue(requestId, out var entry) ? (entry.OriginalReply.Clone(), entry.PayloadHash) : null;
+            return Task.FromResult(found);
+        }
+    }
+
+    public Task<V1.RoutedCase?> GetAsync(string caseId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_byCaseId.TryGetValue(caseId, out var entry) ? entry.Current.Clone() : null);
+        }
+    }
+
+    public Task<CasePage> ListAsync(CaseQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        lock (_gate)
+        {
+            var matches = _newestFirst
+                .Where(e => query.After is null || NewestFirst.IsAfter(e.Current, query.After))
+                .Where(e => string.IsNullOrEmpty(query.DestinationCode) || e.Current.Decision.Destination?.Code == query.DestinationCode)
+                .Where(e => query.State == V1.CaseState.Unspecified || e.Current.State == query.State)
+                .Take(query.PageSize + 1)
+                .Select(e => e.Current.Clone())
+                .ToList();
+            CaseCursor? next = null;
+            if (matches.Count > query.PageSize)
+            {
+                matches.RemoveAt(matches.Count - 1);
+                var last = matches[^1];
+                next = new CaseCursor(last.CreateTime.ToDateTimeOffset().UtcTicks, last.CaseId);
+            }
+
+            return Task.FromResult(new CasePage(matches, next));
+        }
+    }
+
+    public Task<V1.Application?> GetApplicationAsync(string caseId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_byCaseId.TryGetValue(caseId, out var entry) ? entry.Application.Clone() : null);
+        }
+    }
+
+    public Task<V1.RoutedCase?> RecordAsync(string caseId, CaseTransition transition, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transition);
+        lock (_gate)
+        {
+            if (!_byCaseId.TryGetValue(caseId, out var entry))
+            {
+                return Task.FromResult<V1.RoutedCase?>(null);
+            }
+
+            Apply(entry.Current, transition);
+            return Task.FromResult<V1.RoutedCase?>(entry.Current.Clone());
+        }
+    }
+
+    public Task<V1.RoutedCase?> RedriveAsync(string caseId, DateTimeOffset time, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_byCaseId.TryGetValue(caseId, out var entry))
+            {
+                return Task.FromResult<V1.RoutedCase?>(null);
+            }
+
+            if (entry.Current.State == V1.CaseState.DeadLettered)
+            {
+                Apply(entry.Current, new CaseTransition(V1.CaseState.Accepted, time, 0, "REDRIVEN"));
+                _outbox.Writer.TryWrite(caseId);
+            }
+
+            return Task.FromResult<V1.RoutedCase?>(entry.Current.Clone());
+        }
+    }
+
+    public async IAsyncEnumerable<string> ReadOutboxAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var caseId in _outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return caseId;
+        }
+    }
+
+    /// <summary>Applies a transition to a case: the one definition of how history and state change.</summary>
+    public static void Apply(V1.RoutedCase routedCase, CaseTransition transition)
+    {
+        ArgumentNullException.ThrowIfNull(routedCase);
+        ArgumentNullException.ThrowIfNull(transition);
+        var time = Timestamp.FromDateTimeOffset(transition.Time);
+        routedCase.State = transition.State;
+        routedCase.UpdateTime = time;
+        routedCase.History.Add(new V1.CaseEvent { State = transition.State, Time = time, Attempt = transition.Attempt, OutcomeCode = transition.OutcomeCode });
+        if (transition.ReceiptId is { } receipt)
+        {
+            routedCase.DeliveryReceiptId = receipt;
+        }
+    }
+
+    private sealed record Entry(V1.RoutedCase Current, V1.RoutedCase OriginalReply, V1.Application Application, string PayloadHash);
+
+    private sealed class NewestFirst : IComparer<Entry>
+    {
+        public static readonly NewestFirst Instance = new();
+
+        public static bool IsAfter(V1.RoutedCase routedCase, CaseCursor cursor)
+        {
+            var ticks = routedCase.CreateTime.ToDateTimeOffset().UtcTicks;
+            return ticks < cursor.CreateTicks || (ticks == cursor.CreateTicks && string.CompareOrdinal(routedCase.CaseId, cursor.CaseId) < 0);
+        }
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            if (x is null)
+            {
+                return 1;
+            }
+
+            if (y is null)
+            {
+                return -1;
+            }
+
+            var byTime = y.Current.CreateTime.ToDateTimeOffset().UtcTicks.CompareTo(x.Current.CreateTime.ToDateTimeOffset().UtcTicks);
+            return byTime != 0 ? byTime : string.CompareOrdinal(y.Current.CaseId, x.Current.CaseId);
+        }
+    }
+}

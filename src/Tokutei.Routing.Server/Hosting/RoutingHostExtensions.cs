@@ -1,0 +1,103 @@
+using Grpc.HealthCheck;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Tokutei.Routing.Core.Reference;
+using Tokutei.Routing.Server.Api;
+using Tokutei.Routing.Server.Cases;
+using Tokutei.Routing.Server.Delivery;
+using Tokutei.Routing.Server.Errors;
+using Tokutei.Routing.Server.Reference;
+
+namespace Tokutei.Routing.Server.Hosting;
+
+/// <summary>The wiring of the service, one extension per area; Program.cs reads as their table of contents.</summary>
+internal static partial class RoutingHostExtensions
+{
+    /// <summary>The default address of `make run`: gRPC over HTTP/2 without TLS on loopback.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>HTTP/2 on every endpoint (gRPC without TLS needs prior knowledge), the default address unless ASPNETCORE_URLS says otherwise.</summary>
+    public static void AddRoutingKestrel(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2));
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+    }
+
+    /// <summary>Options, the clock, reference data (validated before the host starts) and the routing core.</summary>
+    public static void AddRoutingCore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        // Loaded here, not lazily: bad reference data stops start-up, not the first request.
+        var path = builder.Configuration[$"{RoutingOptions.SectionName}:{nameof(RoutingOptions.ReferenceDataPath)}"];
+        var files = string.IsNullOrEmpty(path) ? ReferenceDataLoader.EmbeddedFiles() : ReferenceDataLoader.FilesFromDirectory(path);
+        var snapshot = ReferenceData.CheckAgainstContract(ReferenceDataLoader.Load(files));
+        builder.Services.AddSingleton(sp => new ReferenceData(snapshot, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<CaseRouter>();
+    }
+
+    /// <summary>The embedded default: in-memory store and the loopback intake. Nothing is durable.</summary>
+    public static void AddEmbeddedStorage(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ICaseStore, InMemoryCaseStore>();
+        builder.Services.AddSingleton<LoopbackIntake>();
+        builder.Services.AddHostedService<EmbeddedDeliveryWorker>();
+    }
+
+    /// <summary>gRPC with the error interceptor, health (grpc.health.v1) and reflection.</summary>
+    public static void AddRoutingGrpc(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.EnableDetailedErrors = false;
+            grpc.MaxReceiveMessageSize = 1024 * 1024;
+        });
+        builder.Services.AddGrpcHealthChecks(health => health.Services.Map("", r => true))
+            .AddCheck<ReferenceDataHealthCheck>("reference-data");
+        builder.Services.Configure<HealthCheckPublisherOptions>(o =>
+        {
+            o.Delay = TimeSpan.Zero;
+            o.Period = TimeSpan.FromSeconds(5);
+        });
+        if (!builder.Environment.IsProduction())
+        {
+            builder.Services.AddGrpcReflection();
+        }
+    }
+
+    public static void MapRoutingServices(this WebApplication app)
+    {
+        app.MapGrpcService<RoutingApi>();
+        app.MapGrpcService<CaseIntakeApi>();
+        app.MapGrpcHealthChecksService();
+        if (!app.Environment.IsProduction())
+        {
+            app.MapGrpcReflectionService();
+        }
+    }
+
+    /// <summary>Says loudly what kind of server this is.</summary>
+    public static void LogStartupWarnings(this WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tokutei.Routing.Startup");
+        var store = app.Services.GetRequiredService<ICaseStore>();
+        var reference = app.Services.GetRequiredService<ReferenceData>().Current;
+        LogReferenceData(logger, reference.Version, reference.Offices.Count, reference.Procedures.Count);
+        if (!store.IsDurable)
+        {
+            LogNotDurable(logger);
+        }
+    }
+
+    [LoggerMessage(EventId = 100, EventName = "ReferenceDataLoaded", Level = LogLevel.Information, Message = "Reference data {Version} loaded: {OfficeCount} offices, {ProcedureCount} procedures")]
+    private static partial void LogReferenceData(ILogger logger, string version, int officeCount, int procedureCount);
+
+    [LoggerMessage(EventId = 101, EventName = "EmbeddedModeNotDurable", Level = LogLevel.Warning, Message = "EMBEDDED MODE: cases are kept in memory and delivered to the loopback intake; NOTHING IS DURABLE. Set ConnectionStrings__Redis for durable mode.")]
+    private static partial void LogNotDurable(ILogger logger);
+}

@@ -1,0 +1,3 @@
+using Tokutei.Routing.Server;
+
+await RoutingApp.Build(args).RunAsync().ConfigureAwait(false);
