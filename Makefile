@@ -15,6 +15,10 @@ TEST_LOG := artifacts/test.log
 
 .PHONY: help run test build restore tools proto-deps reference clean
 
+# Each area adds its own targets, and what `make test` must run before the test suites, in mk/*.mk.
+TEST_PREREQS :=
+include $(wildcard mk/*.mk)
+
 help:
 	@echo "make run    start the server in the embedded default on http://127.0.0.1:5080 (no Redis needed)"
 	@echo "make test   install what the tests need, build, run every test"
@@ -41,7 +45,7 @@ proto-deps: restore
 run: restore
 	ASPNETCORE_ENVIRONMENT=$${ASPNETCORE_ENVIRONMENT:-Development} dotnet run --project $(SERVER) -c $(CONFIG) --no-launch-profile
 
-test: build tools proto-deps
+test: build tools proto-deps $(TEST_PREREQS)
 	mkdir -p artifacts
 	status=0; dotnet test --solution $(SLN) -c $(CONFIG) --no-build 2>&1 | tee $(TEST_LOG) || status=$$?; \
 	  bash tools/test-summary $(TEST_LOG) && exit $$status

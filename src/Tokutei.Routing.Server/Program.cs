@@ -1,3 +1,3 @@
 using Tokutei.Routing.Server;
 
-await RoutingApp.Build(args).RunAsync().ConfigureAwait(false);
+return await RoutingApp.RunAsync(args).ConfigureAwait(false);

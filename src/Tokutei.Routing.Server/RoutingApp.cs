@@ -1,16 +1,30 @@
 using Tokutei.Routing.Server.Hosting;
+using Tokutei.Routing.Server.Redis;
 
 namespace Tokutei.Routing.Server;
 
 /// <summary>Builds the server; used by Program and by the tests, which start the same host on a loopback port.</summary>
 public static class RoutingApp
 {
+    /// <summary>Serves, or runs a maintenance verb (<c>publish-reference</c>).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Length > 0 && args[0] == PublishReferenceCommand.Verb)
+        {
+            return await PublishReferenceCommand.RunAsync(args).ConfigureAwait(false);
+        }
+
+        await Build(args).RunAsync().ConfigureAwait(false);
+        return 0;
+    }
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddRoutingKestrel();
         builder.AddRoutingCore();
-        builder.AddEmbeddedStorage();
+        builder.AddCaseStorage();
         builder.AddRoutingGrpc();
         configure?.Invoke(builder);
 

@@ -32,7 +32,7 @@ internal static class PageTokens
     }
 
     public static string ForCases(string filter, CaseCursor? next) =>
-        next is null ? string.Empty : Encode(CasesTag, filter, next.CreateTicks.ToString(CultureInfo.InvariantCulture), next.CaseId);
+        next is null ? string.Empty : Encode(CasesTag, filter, next.CaseId);
 
     public static CaseCursor? CasesCursor(string token, string filter)
     {
@@ -41,8 +41,8 @@ internal static class PageTokens
             return null;
         }
 
-        var parts = Decode(token, CasesTag, filter, 2);
-        return long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? new CaseCursor(ticks, parts[1]) : throw Invalid();
+        var parts = Decode(token, CasesTag, filter, 1);
+        return Guid.TryParseExact(parts[0], "D", out _) ? new CaseCursor(parts[0]) : throw Invalid();
     }
 
     public static string ForOffices(string filter, int nextOffset, int total) =>

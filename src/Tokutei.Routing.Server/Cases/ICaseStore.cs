@@ -24,8 +24,14 @@ internal sealed record AcceptResult(AcceptStatus Status, V1.RoutedCase? RoutedCa
 /// <summary>A filter and a position for listing cases, newest first.</summary>
 internal sealed record CaseQuery(string? DestinationCode, V1.CaseState State, int PageSize, CaseCursor? After);
 
-/// <summary>A position in the newest-first order: (create time, case id) of the last case of the previous page.</summary>
-internal sealed record CaseCursor(long CreateTicks, string CaseId);
+/// <summary>
+/// A position in the newest-first order: the case id of the last case of the previous page. Case ids are UUIDv7,
+/// whose text order is their creation order (to the millisecond), so both stores order by the id alone.
+/// </summary>
+internal sealed record CaseCursor(string CaseId);
+
+/// <summary>An entry of the outbox: one case to deliver, with the id the store needs to acknowledge it.</summary>
+internal sealed record OutboxEntry(string EntryId, string CaseId);
 
 /// <summary>One page of cases.</summary>
 internal sealed record CasePage(IReadOnlyList<V1.RoutedCase> Cases, CaseCursor? Next);
@@ -60,6 +66,12 @@ internal interface ICaseStore
     /// <summary>Puts a dead-lettered case back into delivery; null for an unknown case, unchanged when not dead-lettered.</summary>
     Task<V1.RoutedCase?> RedriveAsync(string caseId, DateTimeOffset time, CancellationToken cancellationToken);
 
-    /// <summary>Case ids in the order they were queued for delivery.</summary>
-    IAsyncEnumerable<string> ReadOutboxAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Up to <paramref name="count"/> outbox entries for this consumer, waiting up to <paramref name="wait"/> when
+    /// there are none. An entry stays pending until acknowledged.
+    /// </summary>
+    Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, TimeSpan wait, CancellationToken cancellationToken);
+
+    /// <summary>Removes a delivered (or dead-lettered) entry from the outbox.</summary>
+    Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken);
 }

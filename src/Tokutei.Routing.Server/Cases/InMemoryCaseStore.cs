@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Google.Protobuf.WellKnownTypes;
 using V1 = Tokutei.Routing.V1;
@@ -14,7 +13,7 @@ internal sealed class InMemoryCaseStore : ICaseStore
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _byCaseId = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Entry> _byRequestId = new(StringComparer.Ordinal);
-    private readonly SortedSet<Entry> _newestFirst = new(NewestFirst.Instance);
+    private readonly SortedList<string, Entry> _newestFirst = new(Comparer<string>.Create((x, y) => string.CompareOrdinal(y, x)));
     private readonly Channel<string> _outbox = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = false });
 
     public bool IsDurable => false;
@@ -34,7 +33,7 @@ internal sealed class InMemoryCaseStore : ICaseStore
             var entry = new Entry(newCase.RoutedCase.Clone(), newCase.RoutedCase.Clone(), newCase.Application.Clone(), newCase.PayloadHash);
             _byRequestId.Add(newCase.RequestId, entry);
             _byCaseId.Add(entry.Current.CaseId, entry);
-            _newestFirst.Add(entry);
+            _newestFirst.Add(entry.Current.CaseId, entry);
             _outbox.Writer.TryWrite(entry.Current.CaseId);
             return Task.FromResult(new AcceptResult(AcceptStatus.Created, newCase.RoutedCase.Clone()));
         }
@@ -62,8 +61,8 @@ internal sealed class InMemoryCaseStore : ICaseStore
         ArgumentNullException.ThrowIfNull(query);
         lock (_gate)
         {
-            var matches = _newestFirst
-                .Where(e => query.After is null || NewestFirst.IsAfter(e.Current, query.After))
+            var matches = _newestFirst.Values
+                .Where(e => query.After is null || string.CompareOrdinal(e.Current.CaseId, query.After.CaseId) < 0)
                 .Where(e => string.IsNullOrEmpty(query.DestinationCode) || e.Current.Decision.Destination?.Code == query.DestinationCode)
                 .Where(e => query.State == V1.CaseState.Unspecified || e.Current.State == query.State)
                 .Take(query.PageSize + 1)
@@ -73,8 +72,7 @@ internal sealed class InMemoryCaseStore : ICaseStore
             if (matches.Count > query.PageSize)
             {
                 matches.RemoveAt(matches.Count - 1);
-                var last = matches[^1];
-                next = new CaseCursor(last.CreateTime.ToDateTimeOffset().UtcTicks, last.CaseId);
+                next = new CaseCursor(matches[^1].CaseId);
             }
 
             return Task.FromResult(new CasePage(matches, next));
@@ -123,13 +121,33 @@ internal sealed class InMemoryCaseStore : ICaseStore
         }
     }
 
-    public async IAsyncEnumerable<string> ReadOutboxAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, TimeSpan wait, CancellationToken cancellationToken)
     {
-        await foreach (var caseId in _outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var entries = new List<OutboxEntry>();
+        while (entries.Count < count && _outbox.Reader.TryRead(out var caseId))
         {
-            yield return caseId;
+            entries.Add(new OutboxEntry(caseId, caseId));
         }
+
+        if (entries.Count == 0)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(wait);
+            try
+            {
+                await _outbox.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Nothing arrived in time.
+            }
+        }
+
+        return entries;
     }
+
+    /// <summary>The in-memory outbox forgets an entry once read; nothing survives this process anyway.</summary>
+    public Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Applies a transition to a case: the one definition of how history and state change.</summary>
     public static void Apply(V1.RoutedCase routedCase, CaseTransition transition)
@@ -147,36 +165,4 @@ internal sealed class InMemoryCaseStore : ICaseStore
     }
 
     private sealed record Entry(V1.RoutedCase Current, V1.RoutedCase OriginalReply, V1.Application Application, string PayloadHash);
-
-    private sealed class NewestFirst : IComparer<Entry>
-    {
-        public static readonly NewestFirst Instance = new();
-
-        public static bool IsAfter(V1.RoutedCase routedCase, CaseCursor cursor)
-        {
-            var ticks = routedCase.CreateTime.ToDateTimeOffset().UtcTicks;
-            return ticks < cursor.CreateTicks || (ticks == cursor.CreateTicks && string.CompareOrdinal(routedCase.CaseId, cursor.CaseId) < 0);
-        }
-
-        public int Compare(Entry? x, Entry? y)
-        {
-            if (ReferenceEquals(x, y))
-            {
-                return 0;
-            }
-
-            if (x is null)
-            {
-                return 1;
-            }
-
-            if (y is null)
-            {
-                return -1;
-            }
-
-            var byTime = y.Current.CreateTime.ToDateTimeOffset().UtcTicks.CompareTo(x.Current.CreateTime.ToDateTimeOffset().UtcTicks);
-            return byTime != 0 ? byTime : string.CompareOrdinal(y.Current.CaseId, x.Current.CaseId);
-        }
-    }
 }

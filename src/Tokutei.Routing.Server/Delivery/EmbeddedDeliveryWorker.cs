@@ -18,9 +18,23 @@ internal sealed partial class EmbeddedDeliveryWorker(
     {
         try
         {
-            await foreach (var caseId in store.ReadOutboxAsync(stoppingToken).ConfigureAwait(false))
+            var consumer = Environment.MachineName + "-" + Environment.ProcessId;
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await DeliverAsync(caseId, stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    foreach (var entry in await store.ReadOutboxAsync(consumer, 16, TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false))
+                    {
+                        await DeliverAsync(entry.CaseId, stoppingToken).ConfigureAwait(false);
+                        await store.AcknowledgeAsync(entry, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // The store is unreachable: unacknowledged entries stay in the outbox and are read again.
+                    LogStoreFailure(logger, exception.GetType().Name);
+                    await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -46,6 +60,9 @@ internal sealed partial class EmbeddedDeliveryWorker(
 
     [LoggerMessage(EventId = 3001, EventName = "CaseDelivered", Level = LogLevel.Information, Message = "Case {CaseId} delivered to loopback intake of {DestinationCode}")]
     private static partial void LogDelivered(ILogger logger, string caseId, string destinationCode);
+
+    [LoggerMessage(EventId = 3003, EventName = "DeliveryStoreFailure", Level = LogLevel.Warning, Message = "Delivery paused: the store failed with {ExceptionType}")]
+    private static partial void LogStoreFailure(ILogger logger, string exceptionType);
 
     [LoggerMessage(EventId = 3002, EventName = "CaseVanished", Level = LogLevel.Error, Message = "Case {CaseId} was queued for delivery but is not in the store")]
     private static partial void LogVanished(ILogger logger, string caseId);

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Tokutei.Routing.Core.Routing;
+using Tokutei.Routing.Server.Redis;
 
 namespace Tokutei.Routing.Server.Errors;
 
@@ -23,6 +24,11 @@ internal sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger)
         {
             throw;
         }
+        catch (StoreUnavailableException unavailable)
+        {
+            LogStoreUnavailable(logger, context.Method, unavailable.Message);
+            throw RpcErrors.Of(unavailable.CatalogueReason, unavailable.RetryAfter);
+        }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             throw new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
@@ -34,6 +40,9 @@ internal sealed partial class ErrorInterceptor(ILogger<ErrorInterceptor> logger)
             throw RpcErrors.Of(Reasons.InternalError);
         }
     }
+
+    [LoggerMessage(EventId = 9002, EventName = "StoreUnavailable", Level = LogLevel.Warning, Message = "{Method} answered UNAVAILABLE: {Failure}")]
+    private static partial void LogStoreUnavailable(ILogger logger, string method, string failure);
 
     [LoggerMessage(EventId = 9001, EventName = "UnexpectedError", Level = LogLevel.Error, Message = "Unexpected {ExceptionType} in {Method}; answered INTERNAL")]
     private static partial void LogUnexpected(ILogger logger, string method, string exceptionType);

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Tokutei.Routing.Core.Reference;
 using Tokutei.Routing.Server.Api;
 using Tokutei.Routing.Server.Cases;
-using Tokutei.Routing.Server.Delivery;
 using Tokutei.Routing.Server.Errors;
 using Tokutei.Routing.Server.Reference;
 
@@ -41,14 +40,6 @@ internal static partial class RoutingHostExtensions
         builder.Services.AddSingleton<CaseRouter>();
     }
 
-    /// <summary>The embedded default: in-memory store and the loopback intake. Nothing is durable.</summary>
-    public static void AddEmbeddedStorage(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton<ICaseStore, InMemoryCaseStore>();
-        builder.Services.AddSingleton<LoopbackIntake>();
-        builder.Services.AddHostedService<EmbeddedDeliveryWorker>();
-    }
-
     /// <summary>gRPC with the error interceptor, health (grpc.health.v1) and reflection.</summary>
     public static void AddRoutingGrpc(this IHostApplicationBuilder builder)
     {
@@ -58,8 +49,15 @@ internal static partial class RoutingHostExtensions
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = 1024 * 1024;
         });
-        builder.Services.AddGrpcHealthChecks(health => health.Services.Map("", r => true))
-            .AddCheck<ReferenceDataHealthCheck>("reference-data");
+        builder.Services.AddGrpcHealthChecks(health =>
+            {
+                health.Services.Map("", r => r.Tags.Contains(HealthTags.Ready));
+                health.Services.Map("readiness", r => r.Tags.Contains(HealthTags.Ready));
+                health.Services.Map("startup", r => r.Tags.Contains(HealthTags.Startup));
+                health.Services.Map("liveness", r => r.Tags.Contains(HealthTags.Live));
+            })
+            .AddCheck<ReferenceDataHealthCheck>("reference-data", tags: [HealthTags.Startup, HealthTags.Ready])
+            .AddCheck<LivenessHealthCheck>("liveness", tags: [HealthTags.Live]);
         builder.Services.Configure<HealthCheckPublisherOptions>(o =>
         {
             o.Delay = TimeSpan.Zero;

@@ -20,12 +20,22 @@ internal sealed class ReferenceData
 
     public ReferenceSnapshot Current => Volatile.Read(ref _loaded).Snapshot;
 
-    /// <summary>How long ago this server loaded the snapshot it serves.</summary>
-    public TimeSpan Age => _clock.GetUtcNow() - Volatile.Read(ref _loaded).LoadedAt;
+    /// <summary>
+    /// How old the snapshot is: the time since it was loaded or last confirmed to be the published version.
+    /// While the source of published versions (Redis) is unreachable, this keeps growing.
+    /// </summary>
+    public TimeSpan Age => _clock.GetUtcNow() - Volatile.Read(ref _loaded).ConfirmedAt;
 
     /// <summary>Replaces the snapshot (a newly published version).</summary>
     public void Swap(ReferenceSnapshot snapshot) =>
         Volatile.Write(ref _loaded, new Loaded(CheckAgainstContract(snapshot), _clock.GetUtcNow()));
+
+    /// <summary>Records that the snapshot held is still the published version.</summary>
+    public void Confirm()
+    {
+        var current = Volatile.Read(ref _loaded);
+        Volatile.Write(ref _loaded, current with { ConfirmedAt = _clock.GetUtcNow() });
+    }
 
     /// <summary>
     /// The contract names every procedure and notification by an enum value; reference data that holds a code
@@ -45,5 +55,5 @@ internal sealed class ReferenceData
         return problems.Count == 0 ? snapshot : throw new ReferenceDataException(problems);
     }
 
-    private sealed record Loaded(ReferenceSnapshot Snapshot, DateTimeOffset LoadedAt);
+    private sealed record Loaded(ReferenceSnapshot Snapshot, DateTimeOffset ConfirmedAt);
 }

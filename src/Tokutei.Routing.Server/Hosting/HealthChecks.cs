@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Tokutei.Routing.Server.Redis;
+using Tokutei.Routing.Server.Reference;
+
+namespace Tokutei.Routing.Server.Hosting;
+
+/// <summary>
+/// The health model. Services of grpc.health.v1: <c>startup</c> (reference data loaded), <c>liveness</c> (the
+/// process answers), <c>readiness</c> and <c>""</c> (ready for traffic: reference data, and in durable mode a Redis
+/// whose settings keep every accepted case). A Redis that is merely unreachable leaves the server ready but
+/// degraded: decisions, the catalogue and the directory keep working from the snapshot, and RouteCase answers
+/// UNAVAILABLE with RetryInfo until Redis is back.
+/// </summary>
+internal static class HealthTags
+{
+    public const string Startup = "startup";
+    public const string Live = "live";
+    public const string Ready = "ready";
+}
+
+/// <summary>Liveness: answering at all is the whole check.</summary>
+internal sealed class LivenessHealthCheck : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(HealthCheckResult.Healthy("process answers"));
+}
+
+/// <summary>Reference data: the snapshot's version and age.</summary>
+internal sealed class ReferenceDataHealthCheck(ReferenceData reference) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["version"] = reference.Current.Version,
+            ["age_seconds"] = (long)reference.Age.TotalSeconds,
+        };
+        return Task.FromResult(HealthCheckResult.Healthy("reference data loaded", data));
+    }
+}
+
+/// <summary>Durable mode: Redis keeps every accepted case (or a weak Redis is explicitly allowed).</summary>
+internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOptions<RedisOptions> options) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var status = durability.Status;
+        var data = new Dictionary<string, object>
+        {
+            ["reachable"] = status.Reachable,
+            ["durable"] = status.Durable,
+            ["detail"] = status.Detail,
+        };
+        var result = status switch
+        {
+            { Reachable: false } when status.CheckedAt == DateTimeOffset.MinValue => HealthCheckResult.Unhealthy("Redis not checked yet", data: data),
+            { Reachable: false } => HealthCheckResult.Degraded("Redis unreachable: routing decisions still served, RouteCase unavailable", data: data),
+            { Durable: true } => HealthCheckResult.Healthy("Redis durable", data),
+            _ when options.Value.AllowWeakDurability => HealthCheckResult.Degraded("Redis NOT durable, allowed by Redis:AllowWeakDurability (development only)", data: data),
+            _ => HealthCheckResult.Unhealthy("Redis could lose accepted cases: " + status.Detail, data: data),
+        };
+        return Task.FromResult(result);
+    }
+}

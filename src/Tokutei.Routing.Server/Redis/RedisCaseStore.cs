@@ -1,0 +1,373 @@
+using System.Globalization;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Tokutei.Routing.Server.Cases;
+using Tokutei.Routing.Server.Security;
+using V1 = Tokutei.Routing.V1;
+
+namespace Tokutei.Routing.Server.Redis;
+
+/// <summary>
+/// Durable mode's case store. An accept is one Lua script — one round trip — that writes atomically the
+/// idempotency record, the case (its record, and its application sealed with AES-GCM), the list indexes, the
+/// outbox entry and the audit entry; a retried or concurrent duplicate finds the idempotency record and gets the
+/// original reply. The record of a case is written once; what happens to it later is appended to its event list.
+/// </summary>
+internal sealed class RedisCaseStore : ICaseStore
+{
+    public const string DeliveryGroup = "delivery";
+
+    private const int ListBatch = 64;
+
+    private static readonly LuaScript AcceptScript = LuaScript.Prepare("""
+        local existing = redis.call('HMGET', @requestKey, 'case_id', 'payload_hash')
+        if existing[1] then
+          if existing[2] == @payloadHash then
+            return {1, redis.call('HGET', @casePrefix .. existing[1], 'record')}
+          end
+          return {2}
+        end
+        redis.call('HSET', @requestKey, 'case_id', @caseId, 'payload_hash', @payloadHash)
+        redis.call('PEXPIRE', @requestKey, @retentionMs)
+        redis.call('HSET', @caseKey, 'record', @record, 'app', @application, 'state', @state, 'updated', @createdMs, 'receipt', '', 'dest', @destination)
+        redis.call('PEXPIRE', @caseKey, @retentionMs)
+        redis.call('ZADD', @allKey, 0, @caseId)
+        redis.call('ZADD', @destinationKey, 0, @caseId)
+        redis.call('XADD', @outboxKey, '*', 'case_id', @caseId)
+        redis.call('XADD', @auditKey, '*', 'event', 'ACCEPTED', 'case_id', @caseId, 'office', @submitter, 'time', @createdMs)
+        return {0}
+        """);
+
+    private static readonly LuaScript RecordScript = LuaScript.Prepare("""
+        if redis.call('EXISTS', @caseKey) == 0 then
+          return 0
+        end
+        redis.call('HSET', @caseKey, 'state', @state, 'updated', @timeMs)
+        if @receipt ~= '' then
+          redis.call('HSET', @caseKey, 'receipt', @receipt)
+        end
+        redis.call('RPUSH', @eventsKey, @caseEvent)
+        local ttl = redis.call('PTTL', @caseKey)
+        if ttl > 0 then
+          redis.call('PEXPIRE', @eventsKey, ttl)
+        end
+        return 1
+        """);
+
+    private static readonly LuaScript RedriveScript = LuaScript.Prepare("""
+        local state = redis.call('HGET', @caseKey, 'state')
+        if not state then
+          return 0
+        end
+        if state ~= @deadLettered then
+          return 1
+        end
+        redis.call('HSET', @caseKey, 'state', @state, 'updated', @timeMs)
+        redis.call('RPUSH', @eventsKey, @caseEvent)
+        local ttl = redis.call('PTTL', @caseKey)
+        if ttl > 0 then
+          redis.call('PEXPIRE', @eventsKey, ttl)
+        end
+        redis.call('XADD', @outboxKey, '*', 'case_id', @caseId)
+        redis.call('XADD', @auditKey, '*', 'event', 'REDRIVEN', 'case_id', @caseId, 'time', @timeMs)
+        return 2
+        """);
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisResilience _resilience;
+    private readonly PersonalDataProtector _protector;
+    private readonly RedisOptions _options;
+    private readonly RedisDurability _durability;
+    private int _groupReady;
+
+    public RedisCaseStore(IConnectionMultiplexer redis, RedisResilience resilience, PersonalDataProtector protector, RedisDurability durability, IOptions<RedisOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _redis = redis;
+        _durability = durability;
+        _resilience = resilience;
+        _protector = protector;
+        _options = options.Value;
+    }
+
+    public bool IsDurable => true;
+
+    private IDatabase Db => _redis.GetDatabase();
+
+    public async Task<AcceptResult> AcceptAsync(NewCase newCase, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(newCase);
+        if (_durability.Status is { Reachable: true, Durable: false } && !_options.AllowWeakDurability)
+        {
+            // "Accepted" promises a Redis that keeps every acknowledged write; this one would not.
+            throw new StoreUnavailableException(_options.DurabilityCheckInterval, "Redis is not durable: " + _durability.Status.Detail, catalogueReason: Core.Routing.Reasons.StoreNotDurable);
+        }
+
+        var routedCase = newCase.RoutedCase;
+        var caseId = routedCase.CaseId;
+        var destination = routedCase.Decision.Destination.Code;
+        var parameters = new
+        {
+            requestKey = (RedisKey)RedisKeys.Request(newCase.RequestId),
+            caseKey = (RedisKey)RedisKeys.Case(caseId),
+            allKey = (RedisKey)RedisKeys.AllCases,
+            destinationKey = (RedisKey)RedisKeys.CasesTo(destination),
+            outboxKey = (RedisKey)RedisKeys.Outbox,
+            auditKey = (RedisKey)RedisKeys.Audit,
+            casePrefix = RedisKeys.Case(string.Empty),
+            caseId,
+            payloadHash = newCase.PayloadHash,
+            record = routedCase.ToByteArray(),
+            application = _protector.Seal(newCase.Application.ToByteArray(), caseId),
+            state = (int)routedCase.State,
+            createdMs = routedCase.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(),
+            destination,
+            submitter = routedCase.SubmitterOfficeCode,
+            retentionMs = (long)_options.CaseRetention.TotalMilliseconds,
+        };
+
+        // Safe to retry: a second run of the script finds the idempotency record of the first.
+        var result = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => AcceptScript.EvaluateAsync(Db, parameters).WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        var reply = (RedisResult[])result!;
+        return (int)reply[0] switch
+        {
+            0 => new AcceptResult(AcceptStatus.Created, routedCase),
+            1 => new AcceptResult(AcceptStatus.Replayed, V1.RoutedCase.Parser.ParseFrom((byte[])reply[1]!)),
+            _ => new AcceptResult(AcceptStatus.Conflict, null),
+        };
+    }
+
+    public async Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken)
+    {
+        var found = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => Db.HashGetAsync(RedisKeys.Request(requestId), ["case_id", "payload_hash"]).WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        if (found[0].IsNull)
+        {
+            return null;
+        }
+
+        // The reply as first given: the record without the history added since.
+        var original = await ReadRecordAsync(found[0]!, cancellationToken).ConfigureAwait(false);
+        return original is null ? null : (original, (string)found[1]!);
+    }
+
+    public async Task<V1.RoutedCase?> GetAsync(string caseId, CancellationToken cancellationToken)
+    {
+        var cases = await ReadCasesAsync([caseId], cancellationToken).ConfigureAwait(false);
+        return cases[0];
+    }
+
+    public async Task<CasePage> ListAsync(CaseQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        RedisKey index = string.IsNullOrEmpty(query.DestinationCode) ? RedisKeys.AllCases : RedisKeys.CasesTo(query.DestinationCode);
+        var page = new List<V1.RoutedCase>();
+        var after = query.After?.CaseId;
+        while (page.Count <= query.PageSize)
+        {
+            var from = after;
+            var ids = await _resilience.ExecuteAsync(
+                _resilience.Retrying,
+                token => Db.SortedSetRangeByValueAsync(index, default, from is null ? default : (RedisValue)from, from is null ? Exclude.None : Exclude.Stop, Order.Descending, 0, ListBatch).WaitAsync(token),
+                cancellationToken).ConfigureAwait(false);
+            if (ids.Length == 0)
+            {
+                break;
+            }
+
+            var cases = await ReadCasesAsync(ids.Select(id => (string)id!).ToArray(), cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < ids.Length && page.Count <= query.PageSize; i++)
+            {
+                if (cases[i] is null)
+                {
+                    // The case outlived its retention: drop it from the index as we pass.
+                    _ = Db.SortedSetRemoveAsync(index, ids[i], CommandFlags.FireAndForget);
+                    continue;
+                }
+
+                if (query.State == V1.CaseState.Unspecified || cases[i]!.State == query.State)
+                {
+                    page.Add(cases[i]!);
+                }
+            }
+
+            after = ids[^1];
+        }
+
+        CaseCursor? next = null;
+        if (page.Count > query.PageSize)
+        {
+            page.RemoveAt(page.Count - 1);
+            next = new CaseCursor(page[^1].CaseId);
+        }
+
+        return new CasePage(page, next);
+    }
+
+    public async Task<V1.Application?> GetApplicationAsync(string caseId, CancellationToken cancellationToken)
+    {
+        var sealedApplication = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => Db.HashGetAsync(RedisKeys.Case(caseId), "app").WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        return sealedApplication.IsNull ? null : V1.Application.Parser.ParseFrom(_protector.Open((byte[])sealedApplication!, caseId));
+    }
+
+    public async Task<V1.RoutedCase?> RecordAsync(string caseId, CaseTransition transition, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transition);
+        var parameters = new
+        {
+            caseKey = (RedisKey)RedisKeys.Case(caseId),
+            eventsKey = (RedisKey)RedisKeys.CaseEvents(caseId),
+            state = (int)transition.State,
+            timeMs = transition.Time.ToUnixTimeMilliseconds(),
+            receipt = transition.ReceiptId ?? string.Empty,
+            caseEvent = Event(transition).ToByteArray(),
+        };
+
+        // Appending is not idempotent: one attempt, no retry.
+        var result = await _resilience.ExecuteAsync(
+            _resilience.Once,
+            token => RecordScript.EvaluateAsync(Db, parameters).WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        return (int)result == 0 ? null : await GetAsync(caseId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<V1.RoutedCase?> RedriveAsync(string caseId, DateTimeOffset time, CancellationToken cancellationToken)
+    {
+        var transition = new CaseTransition(V1.CaseState.Accepted, time, 0, "REDRIVEN");
+        var parameters = new
+        {
+            caseKey = (RedisKey)RedisKeys.Case(caseId),
+            eventsKey = (RedisKey)RedisKeys.CaseEvents(caseId),
+            outboxKey = (RedisKey)RedisKeys.Outbox,
+            auditKey = (RedisKey)RedisKeys.Audit,
+            caseId,
+            deadLettered = ((int)V1.CaseState.DeadLettered).ToString(CultureInfo.InvariantCulture),
+            state = (int)transition.State,
+            timeMs = time.ToUnixTimeMilliseconds(),
+            caseEvent = Event(transition).ToByteArray(),
+        };
+
+        // Idempotent: a second run finds the case no longer dead-lettered and changes nothing.
+        var result = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => RedriveScript.EvaluateAsync(Db, parameters).WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        return (int)result == 0 ? null : await GetAsync(caseId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
+        var entries = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => Db.StreamReadGroupAsync(RedisKeys.Outbox, DeliveryGroup, consumer, ">", count).WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        if (entries.Length == 0)
+        {
+            // The multiplexer has no blocking reads: poll, briefly.
+            await Task.Delay(wait < TimeSpan.FromMilliseconds(100) ? wait : TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+            return [];
+        }
+
+        return entries.Select(e => new OutboxEntry(e.Id!, (string)e["case_id"]!)).ToList();
+    }
+
+    public async Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            async token =>
+            {
+                var batch = Db.CreateBatch();
+                var ack = batch.StreamAcknowledgeAsync(RedisKeys.Outbox, DeliveryGroup, entry.EntryId);
+                var delete = batch.StreamDeleteAsync(RedisKeys.Outbox, [entry.EntryId]);
+                batch.Execute();
+                await Task.WhenAll(ack, delete).WaitAsync(token).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates the outbox consumer group once, from the start of the stream so that no entry is missed.</summary>
+    private async Task EnsureGroupAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _groupReady) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            await _resilience.ExecuteAsync(
+                _resilience.Retrying,
+                token => Db.StreamCreateConsumerGroupAsync(RedisKeys.Outbox, DeliveryGroup, StreamPosition.Beginning, createStream: true).WaitAsync(token),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException unavailable) when (unavailable.InnerException is RedisServerException server && server.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // Another replica created it first.
+        }
+
+        Volatile.Write(ref _groupReady, 1);
+    }
+
+    private async Task<V1.RoutedCase?> ReadRecordAsync(string caseId, CancellationToken cancellationToken)
+    {
+        var record = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => Db.HashGetAsync(RedisKeys.Case(caseId), "record").WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        return record.IsNull ? null : V1.RoutedCase.Parser.ParseFrom((byte[])record!);
+    }
+
+    /// <summary>Reads cases in one round trip: each case's hash and its event list, pipelined.</summary>
+    private Task<V1.RoutedCase?[]> ReadCasesAsync(string[] caseIds, CancellationToken cancellationToken) =>
+        _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            async token =>
+            {
+                var batch = Db.CreateBatch();
+                var hashes = caseIds.Select(id => batch.HashGetAsync(RedisKeys.Case(id), ["record", "state", "updated", "receipt"])).ToArray();
+                var events = caseIds.Select(id => batch.ListRangeAsync(RedisKeys.CaseEvents(id))).ToArray();
+                batch.Execute();
+                await Task.WhenAll(hashes.Concat<Task>(events)).WaitAsync(token).ConfigureAwait(false);
+                var cases = new V1.RoutedCase?[caseIds.Length];
+                for (var i = 0; i < caseIds.Length; i++)
+                {
+                    var fields = hashes[i].Result;
+                    if (fields[0].IsNull)
+                    {
+                        continue;
+                    }
+
+                    var routedCase = V1.RoutedCase.Parser.ParseFrom((byte[])fields[0]!);
+                    routedCase.State = (V1.CaseState)(int)fields[1];
+                    routedCase.UpdateTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds((long)fields[2]));
+                    routedCase.DeliveryReceiptId = fields[3].IsNullOrEmpty ? string.Empty : (string)fields[3]!;
+                    routedCase.History.AddRange(events[i].Result.Select(e => V1.CaseEvent.Parser.ParseFrom((byte[])e!)));
+                    cases[i] = routedCase;
+                }
+
+                return cases;
+            },
+            cancellationToken);
+
+    private static V1.CaseEvent Event(CaseTransition transition) => new()
+    {
+        State = transition.State,
+        Time = Timestamp.FromDateTimeOffset(transition.Time),
+        Attempt = transition.Attempt,
+        OutcomeCode = transition.OutcomeCode,
+    };
+}
