@@ -38,6 +38,21 @@ public static class MyNumber
     }
 
     /// <summary>
+    /// Whether an identifier field's whole value is a My Number (spaces and hyphens between digits ignored). For
+    /// identifiers such as document ids, where digit runs inside a longer id (a UUID's groups) mean nothing.
+    /// </summary>
+    public static bool IsWholeValue(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return false;
+        }
+
+        var digits = Text.FoldWidth(text).Trim().Replace(" ", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
+        return IsValid(digits);
+    }
+
+    /// <summary>
     /// Whether a free-text value holds a My Number: after folding full-width digits, any run of exactly twelve
     /// digits (spaces and hyphens between digits are read through, as in "1234 5678 9012") that passes the check.
     /// </summary>

@@ -185,24 +185,27 @@ public static class RulesEngine
 
             var listed = string.Join(", ", _procedure.DeemedWith.Select(c => reference.FindNotification(c)?.LegalBasis ?? c));
             var notificationOk = app.ResidentNotificationCode is { } code && _procedure.DeemedWith.Contains(code);
+            if (notificationOk && app.CardSubmitted)
+            {
+                Pass(Rules.DeemedNotification, "住居地届出とみなされます。", "Counts as a residence notification (みなし届出).");
+                return;
+            }
+
             if (!notificationOk)
             {
-                Fail(Rules.DeemedNotification, Reasons.NotDeemedResidenceNotification, "application.resident_notification",
+                Violation(Rules.DeemedNotification, Reasons.NotDeemedResidenceNotification, "application.resident_notification",
                     $"住居地届出とみなされるには次のいずれかの届出を併せて行う必要があります: {listed}。",
                     $"To count as a residence notification it must be filed with one of: {listed}.");
             }
 
             if (!app.CardSubmitted)
             {
-                Fail(Rules.DeemedNotification, Reasons.NotDeemedResidenceNotification, "application.card_submitted",
+                Violation(Rules.DeemedNotification, Reasons.NotDeemedResidenceNotification, "application.card_submitted",
                     "住居地届出とみなされるには在留カード等を提出する必要があります。",
                     "To count as a residence notification the card or certificate must be handed in.");
             }
 
-            if (notificationOk && app.CardSubmitted)
-            {
-                Pass(Rules.DeemedNotification, "住居地届出とみなされます。", "Counts as a residence notification (みなし届出).");
-            }
+            Trace(Rules.DeemedNotification, RuleOutcome.Failed, "みなし住居地届出の要件を満たしていません。", "Not a deemed residence notification.");
         }
 
         public void CheckChannel()
@@ -279,7 +282,13 @@ public static class RulesEngine
 
             var underAge = _age < _policies.ProxyUnderAge;
             var unable = _policies.ProxyWhenUnable && app.Filer.ApplicantUnableToAppear;
-            if (underAge || unable)
+            var proofPresent = app.Documents.Any(d => d.Kind == DocumentKind.RelationshipProof);
+            if ((underAge || unable) && !proofPresent)
+            {
+                // The violation itself (DOCUMENT_MISSING) is listed with the document checklist.
+                Trace(Rules.Filer, RuleOutcome.Failed, "代理申請には申請人との関係を証する書類が必要です。", "A proxy filing needs proof of the relationship to the applicant.");
+            }
+            else if (underAge || unable)
             {
                 Pass(Rules.Filer,
                     underAge ? $"申請人が{_policies.ProxyUnderAge}歳未満のため代理申請できます。" : "申請人が出頭できないため代理申請できます。",
@@ -338,6 +347,11 @@ public static class RulesEngine
                 {
                     var card = _procedure.Card == CardKind.SpecifiedSprCertificate ? DocumentKind.SprCertificate : DocumentKind.ResidenceCard;
                     Require(card, Rules.DocsAccompanying, "現に有するカードの提示", "the current card is shown");
+                    if (app.Applicant.CardNumber is null)
+                    {
+                        Violation(Rules.DocsAccompanying, Reasons.FieldRequired, "application.applicant.card_number",
+                            "この手続では現に有するカードの番号が必要です。", "The number of the current card is required for this procedure.");
+                    }
                 }
 
                 if (_procedure.PassportRequired)
@@ -376,22 +390,29 @@ public static class RulesEngine
         private void RuleOutcomeFor(RuleDefinition rule, List<DocumentKind> missing, params DocumentKind[] kinds)
         {
             var absent = missing.Where(kinds.Contains).ToList();
-            if (absent.Count == 0)
+            var otherFailures = _violations.Count(v => v.RuleId == rule.Id && v.Reason != Reasons.DocumentMissing);
+            if (absent.Count == 0 && otherFailures == 0)
             {
                 Pass(rule, "必要書類がそろっています。", "The required documents are present.");
             }
+            else if (absent.Count == 0)
+            {
+                Trace(rule, RuleOutcome.Failed, "書類に必要な記載がありません。", "A required detail of the documents is missing.");
+            }
             else
             {
-                _trace.Add(new RuleResult(rule.Id, RuleOutcome.Failed, rule.LegalBasis,
+                Trace(rule, RuleOutcome.Failed,
                     "不足: " + string.Join(", ", absent.Select(DocumentNames.Ja)),
-                    "Missing: " + string.Join(", ", absent.Select(DocumentNames.En))));
+                    "Missing: " + string.Join(", ", absent.Select(DocumentNames.En)));
             }
         }
 
         private void CheckPhotoSpec(HashSet<DocumentKind> defective)
         {
             var failures = 0;
-            var oldest = app.FiledOn.AddMonths(-_policies.PhotoMaxAgeMonths);
+            var oldest = app.FiledOn < DateOnly.MinValue.AddMonths(_policies.PhotoMaxAgeMonths)
+                ? DateOnly.MinValue
+                : app.FiledOn.AddMonths(-_policies.PhotoMaxAgeMonths);
             for (var i = 0; i < app.Documents.Count; i++)
             {
                 if (app.Documents[i] is not { Kind: DocumentKind.Photo, Photo: { } photo })
@@ -407,8 +428,10 @@ public static class RulesEngine
                         $"The photo must be taken within {_policies.PhotoMaxAgeMonths} months before filing."));
                 }
 
-                var measured = photo.HeightMm != 0 || photo.WidthMm != 0;
-                if (measured && (photo.HeightMm != _policies.PhotoHeightMm || photo.WidthMm != _policies.PhotoWidthMm))
+                // Each dimension is checked when it was measured (0 means not measured).
+                var heightWrong = photo.HeightMm != 0 && photo.HeightMm != _policies.PhotoHeightMm;
+                var widthWrong = photo.WidthMm != 0 && photo.WidthMm != _policies.PhotoWidthMm;
+                if (heightWrong || widthWrong)
                 {
                     failures++;
                     _violations.Add(new Finding(Rules.PhotoSpec.Id, Reasons.PhotoSizeWrong, $"{Documents}[{i}].photo",
@@ -521,10 +544,10 @@ public static class RulesEngine
                 return;
             }
 
-            var due = eventDate.AddDays(days);
-            if (app.FiledOn > due)
+            var due = eventDate.DayNumber + days;
+            if (app.FiledOn.DayNumber > due)
             {
-                var late = app.FiledOn.DayNumber - due.DayNumber;
+                var late = app.FiledOn.DayNumber - due;
                 var warning = new Finding(Rules.LateFiling.Id, Reasons.LateFiling, "application.event_date",
                     $"届出期限({days}日以内)を{late}日過ぎています。届出は受理されます。",
                     $"Filed {late} days after the {days}-day deadline; it is still accepted.");
@@ -539,6 +562,12 @@ public static class RulesEngine
 
         private void Pass(RuleDefinition rule, string ja, string en) =>
             _trace.Add(new RuleResult(rule.Id, RuleOutcome.Passed, rule.LegalBasis, ja, en));
+
+        private void Trace(RuleDefinition rule, RuleOutcome outcome, string ja, string en) =>
+            _trace.Add(new RuleResult(rule.Id, outcome, rule.LegalBasis, ja, en));
+
+        private void Violation(RuleDefinition rule, string reason, string field, string ja, string en) =>
+            _violations.Add(new Finding(rule.Id, reason, field, ja, en));
 
         private void NotApplicable(RuleDefinition rule, string ja, string en) =>
             _trace.Add(new RuleResult(rule.Id, RuleOutcome.NotApplicable, rule.LegalBasis, ja, en));

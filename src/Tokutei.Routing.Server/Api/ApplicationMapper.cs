@@ -212,9 +212,14 @@ internal static class ApplicationMapper
             {
                 errors.Required($"{at}.document_id");
             }
-            else
+            else if (document.DocumentId.Length > MaxDocumentId)
             {
-                FreeText(document.DocumentId, $"{at}.document_id", MaxDocumentId, errors);
+                errors.Add($"{at}.document_id", Reasons.FieldTooLong, $"{at}.document_id is longer than {MaxDocumentId} characters.", $"{at}.document_id は{MaxDocumentId}文字以内です。");
+            }
+            else if (MyNumber.IsWholeValue(document.DocumentId))
+            {
+                // Only a whole-value match: digit groups inside a longer id (a UUID's) are not a My Number.
+                MyNumberRefused($"{at}.document_id", errors);
             }
 
             if (document.Sha256.Length != 64 || !document.Sha256.All(char.IsAsciiHexDigit))

@@ -37,6 +37,7 @@ internal sealed class RoutingApi(
     public override async Task<V1.ListCasesResponse> ListCases(V1.ListCasesRequest request, ServerCallContext context)
     {
         var pageSize = PageTokens.PageSize(request.PageSize, 50, 500);
+        KnownEnum(request.State, "state");
         var filter = $"{request.DestinationCode}|{(int)request.State}";
         var cursor = PageTokens.CasesCursor(request.PageToken, filter);
         var page = await store.ListAsync(new CaseQuery(request.DestinationCode, request.State, pageSize, cursor), context.CancellationToken).ConfigureAwait(false);
@@ -62,6 +63,7 @@ internal sealed class RoutingApi(
 
     public override Task<V1.ListProceduresResponse> ListProcedures(V1.ListProceduresRequest request, ServerCallContext context)
     {
+        KnownEnum(request.CardKind, "card_kind");
         var snapshot = reference.Current;
         var reply = new V1.ListProceduresResponse { ReferenceDataVersion = snapshot.Version };
         reply.Procedures.AddRange(snapshot.Procedures
@@ -80,6 +82,7 @@ internal sealed class RoutingApi(
             throw RpcErrors.Field("prefecture_code", Reasons.InvalidPrefectureCode, "prefecture_code must be a 2-digit code from 01 to 47.", "prefecture_code は01〜47の2桁です。");
         }
 
+        KnownEnum(request.Kind, "kind");
         var kind = ReplyMapper.OfficeKind(request.Kind);
         var snapshot = reference.Current;
         var matches = snapshot.Offices
@@ -111,6 +114,16 @@ internal sealed class RoutingApi(
         var reply = new V1.GetOfficeResponse { Office = ReplyMapper.Office(office) };
         reply.Children.AddRange(snapshot.ChildrenOf(office.Code).Select(ReplyMapper.Office));
         return Task.FromResult(reply);
+    }
+
+    /// <summary>An enum filter must hold a value this version of the contract defines.</summary>
+    private static void KnownEnum<T>(T value, string field)
+        where T : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            throw RpcErrors.Field(field, Reasons.InvalidEnumValue, $"{field} holds a value this server does not know.", $"{field} の値が不正です。");
+        }
     }
 
     private static string CaseId(string caseId)

@@ -31,7 +31,7 @@ internal sealed class RedisCaseStore : ICaseStore
         end
         redis.call('HSET', @requestKey, 'case_id', @caseId, 'payload_hash', @payloadHash)
         redis.call('PEXPIRE', @requestKey, @retentionMs)
-        redis.call('HSET', @caseKey, 'record', @record, 'app', @application, 'state', @state, 'updated', @createdMs, 'receipt', '', 'dest', @destination)
+        redis.call('HSET', @caseKey, 'record', @record, 'app', @application, 'state', @state, 'updated', @createdTicks, 'receipt', '', 'dest', @destination)
         redis.call('PEXPIRE', @caseKey, @retentionMs)
         redis.call('ZADD', @allKey, 0, @caseId)
         redis.call('ZADD', @destinationKey, 0, @caseId)
@@ -44,7 +44,7 @@ internal sealed class RedisCaseStore : ICaseStore
         if redis.call('EXISTS', @caseKey) == 0 then
           return 0
         end
-        redis.call('HSET', @caseKey, 'state', @state, 'updated', @timeMs)
+        redis.call('HSET', @caseKey, 'state', @state, 'updated', @timeTicks)
         if @receipt ~= '' then
           redis.call('HSET', @caseKey, 'receipt', @receipt)
         end
@@ -64,7 +64,7 @@ internal sealed class RedisCaseStore : ICaseStore
         if state ~= @deadLettered then
           return 1
         end
-        redis.call('HSET', @caseKey, 'state', @state, 'updated', @timeMs)
+        redis.call('HSET', @caseKey, 'state', @state, 'updated', @timeTicks)
         redis.call('RPUSH', @eventsKey, @caseEvent)
         local ttl = redis.call('PTTL', @caseKey)
         if ttl > 0 then
@@ -123,6 +123,7 @@ internal sealed class RedisCaseStore : ICaseStore
             application = _protector.Seal(newCase.Application.ToByteArray(), caseId),
             state = (int)routedCase.State,
             createdMs = routedCase.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(),
+            createdTicks = UnixTicks(routedCase.CreateTime.ToDateTimeOffset()),
             destination,
             submitter = routedCase.SubmitterOfficeCode,
             retentionMs = (long)_options.CaseRetention.TotalMilliseconds,
@@ -228,7 +229,7 @@ internal sealed class RedisCaseStore : ICaseStore
             caseKey = (RedisKey)RedisKeys.Case(caseId),
             eventsKey = (RedisKey)RedisKeys.CaseEvents(caseId),
             state = (int)transition.State,
-            timeMs = transition.Time.ToUnixTimeMilliseconds(),
+            timeTicks = UnixTicks(transition.Time),
             receipt = transition.ReceiptId ?? string.Empty,
             caseEvent = Event(transition).ToByteArray(),
         };
@@ -254,6 +255,7 @@ internal sealed class RedisCaseStore : ICaseStore
             deadLettered = ((int)V1.CaseState.DeadLettered).ToString(CultureInfo.InvariantCulture),
             state = (int)transition.State,
             timeMs = time.ToUnixTimeMilliseconds(),
+            timeTicks = UnixTicks(time),
             caseEvent = Event(transition).ToByteArray(),
         };
 
@@ -353,7 +355,7 @@ internal sealed class RedisCaseStore : ICaseStore
 
                     var routedCase = V1.RoutedCase.Parser.ParseFrom((byte[])fields[0]!);
                     routedCase.State = (V1.CaseState)(int)fields[1];
-                    routedCase.UpdateTime = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds((long)fields[2]));
+                    routedCase.UpdateTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddTicks((long)fields[2]));
                     routedCase.DeliveryReceiptId = fields[3].IsNullOrEmpty ? string.Empty : (string)fields[3]!;
                     routedCase.History.AddRange(events[i].Result.Select(e => V1.CaseEvent.Parser.ParseFrom((byte[])e!)));
                     cases[i] = routedCase;
@@ -362,6 +364,9 @@ internal sealed class RedisCaseStore : ICaseStore
                 return cases;
             },
             cancellationToken);
+
+    /// <summary>A time as 100 ns ticks since the Unix epoch: the precision of a <see cref="Timestamp"/> we keep.</summary>
+    private static long UnixTicks(DateTimeOffset time) => time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
 
     private static V1.CaseEvent Event(CaseTransition transition) => new()
     {

@@ -250,6 +250,34 @@ public sealed class RulesEngineTests
     }
 
     [Fact]
+    public void DocsAccompanying_CardShownNeedsTheCardNumber()
+    {
+        var finding = Single((Bureau() with { Applicant = Bureau().Applicant with { CardNumber = null } }).Decide(), Reasons.FieldRequired);
+        Assert.Equal("application.applicant.card_number", finding.Field);
+        Assert.Equal(FailureClass.InvalidArgument, Reasons.Get(finding.Reason).Class);
+    }
+
+    [Fact]
+    public void Filer_ProxyWithoutProof_FailsTheFilerRuleInTheTrace()
+    {
+        var decision = (Bureau() with { Filer = new Filer(FilerKind.Relative, true) }).Decide();
+        Outcome(decision, "FILER", RuleOutcome.Failed);
+        Assert.Single(decision.Trace, r => r.RuleId == "FILER");
+    }
+
+    [Fact]
+    public void DeemedNotification_BothConditionsBroken_TracedOnceWithTwoViolations()
+    {
+        var decision = (Municipal() with { ResidentNotificationCode = "NONE", CardSubmitted = false }).Decide();
+        Assert.Single(decision.Trace, r => r.RuleId == "DEEMED_NOTIFICATION");
+        Assert.Equal(2, decision.Violations.Count(v => v.Reason == Reasons.NotDeemedResidenceNotification));
+    }
+
+    [Fact]
+    public void Decide_FiledInYearOne_IsRefusedNotThrown() =>
+        Single((Municipal() with { FiledOn = new DateOnly(1, 1, 1), EventDate = new DateOnly(1, 1, 1) }).Decide(), Reasons.NotYetInOperation);
+
+    [Fact]
     public void Documents_PassportIsNotNeededForANotification() =>
         Assert.True(Municipal().Decide().Accepted);
 
@@ -298,6 +326,8 @@ public sealed class RulesEngineTests
     [Theory]
     [InlineData(40, 30, true)]
     [InlineData(0, 0, true)] // not measured
+    [InlineData(40, 0, true)] // width not measured
+    [InlineData(45, 0, false)]
     [InlineData(45, 35, false)]
     [InlineData(30, 40, false)]
     public void PhotoSpec_Size(int height, int width, bool accepted)

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using Tokutei.Routing.Server.Cases;
+using Tokutei.Routing.Server.Redis;
+using Tokutei.Routing.Server.Security;
+
+namespace Tokutei.Routing.Server.Tests.Durable;
+
+/// <summary>One redis-server for the Redis store's contract tests.</summary>
+public sealed class RedisStoreFixture : IAsyncLifetime
+{
+    public RedisServer Redis { get; private set; } = null!;
+
+    public ConnectionMultiplexer Connection { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Redis = await RedisServer.StartAsync();
+        Connection = await Redis.ConnectAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+}
+
+/// <summary>The contract against durable mode's store, on a real redis-server.</summary>
+public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreContract, IClassFixture<RedisStoreFixture>
+{
+    internal static RedisCaseStore Create(IConnectionMultiplexer connection, RedisOptions? settings = null)
+    {
+        var options = Options.Create(settings ?? new RedisOptions());
+        var encryption = Options.Create(new EncryptionOptions { ActiveKeyId = "test1", Keys = { ["test1"] = DurableServer.EncryptionKey } });
+        var durability = new RedisDurability(connection, options, TimeProvider.System, NullLogger<RedisDurability>.Instance);
+        durability.CheckAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return new RedisCaseStore(connection, new RedisResilience(options, NullLogger<RedisResilience>.Instance), new PersonalDataProtector(encryption), durability, options);
+    }
+
+    internal override Task<ICaseStore> CreateStoreAsync() => Task.FromResult<ICaseStore>(Create(fixture.Connection));
+
+    [Fact]
+    public async Task Accept_IsOneRoundTrip_AndKeysHoldNoPersonalData()
+    {
+        var store = Create(fixture.Connection);
+        var server = fixture.Connection.GetServer(fixture.Redis.ConnectionString);
+        var newCase = NewCase("TOKYO", familyName: "CANARYNAMEQX");
+        await store.AcceptAsync(NewCase("TOKYO"), TestContext.Current.CancellationToken); // the first call also loads the script
+
+        var session = new StackExchange.Redis.Profiling.ProfilingSession();
+        fixture.Connection.RegisterProfiler(() => session);
+        await store.AcceptAsync(newCase, TestContext.Current.CancellationToken);
+        fixture.Connection.RegisterProfiler(() => null);
+        var commands = session.FinishProfiling().Select(c => c.Command).ToList();
+
+        // One round trip: the accept script, nothing else.
+        Assert.Equal(["EVALSHA"], commands.Where(c => c is not "PING" and not "ECHO").Select(c => c == "EVAL" ? "EVALSHA" : c));
+
+        var db = fixture.Connection.GetDatabase();
+        await foreach (var key in server.KeysAsync(pattern: "*", pageSize: 500))
+        {
+            Assert.StartsWith(RedisKeys.Prefix, (string)key!, StringComparison.Ordinal);
+            Assert.DoesNotContain("CANARYNAMEQX", (string)key!, StringComparison.Ordinal);
+        }
+
+        var stored = await db.HashGetAllAsync(RedisKeys.Case(newCase.RoutedCase.CaseId));
+        Assert.NotEmpty(stored);
+        Assert.All(stored, field => Assert.DoesNotContain("CANARYNAMEQX", System.Text.Encoding.UTF8.GetString((byte[])field.Value!), StringComparison.Ordinal));
+        Assert.DoesNotContain("AB12345678CD", System.Text.Encoding.UTF8.GetString((byte[])stored.Single(f => f.Name == "app").Value!), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Accept_WritesCaseOutboxAuditAndIdempotencyRecordTogether()
+    {
+        var store = Create(fixture.Connection);
+        var db = fixture.Connection.GetDatabase();
+        var newCase = NewCase("OSAKA");
+        var outboxBefore = await db.StreamLengthAsync(RedisKeys.Outbox);
+        var auditBefore = await db.StreamLengthAsync(RedisKeys.Audit);
+        await store.AcceptAsync(newCase, TestContext.Current.CancellationToken);
+
+        Assert.True(await db.KeyExistsAsync(RedisKeys.Request(newCase.RequestId)));
+        Assert.True(await db.KeyExistsAsync(RedisKeys.Case(newCase.RoutedCase.CaseId)));
+        Assert.True(await db.StreamLengthAsync(RedisKeys.Outbox) >= outboxBefore + 1);
+        Assert.Equal(auditBefore + 1, await db.StreamLengthAsync(RedisKeys.Audit));
+        var ttl = await db.KeyTimeToLiveAsync(RedisKeys.Case(newCase.RoutedCase.CaseId));
+        Assert.InRange(ttl!.Value, TimeSpan.FromDays(729), TimeSpan.FromDays(730));
+    }
+
+    [Fact]
+    public async Task Application_IsSealedAndOpensOnlyForItsCase()
+    {
+        var store = Create(fixture.Connection);
+        var a = NewCase("NAGOYA");
+        var b = NewCase("NAGOYA");
+        await store.AcceptAsync(a, TestContext.Current.CancellationToken);
+        await store.AcceptAsync(b, TestContext.Current.CancellationToken);
+        var db = fixture.Connection.GetDatabase();
+
+        // Swap the sealed applications: the associated data (the case id) makes the move detectable.
+        var sealedA = await db.HashGetAsync(RedisKeys.Case(a.RoutedCase.CaseId), "app");
+        await db.HashSetAsync(RedisKeys.Case(b.RoutedCase.CaseId), "app", sealedA);
+        await Assert.ThrowsAnyAsync<System.Security.Cryptography.CryptographicException>(() => store.GetApplicationAsync(b.RoutedCase.CaseId, TestContext.Current.CancellationToken));
+        Assert.Equal(a.Application, await store.GetApplicationAsync(a.RoutedCase.CaseId, TestContext.Current.CancellationToken));
+    }
+}
