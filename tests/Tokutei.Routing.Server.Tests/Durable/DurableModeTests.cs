@@ -121,6 +121,35 @@ public sealed class DurableModeTests
     }
 
     [Fact]
+    public async Task ExplainRoute_MakesNoRedisCall()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var server = await DurableServer.StartAsync(redis, "--Redis:DurabilityCheckInterval", "01:00:00", "--Redis:ReferenceCheckInterval", "01:00:00");
+        await DurableServer.EventuallyAsync(async () => await server.HealthAsync("readiness") == HealthCheckResponse.Types.ServingStatus.Serving, "ready");
+        await using var connection = await redis.ConnectAsync();
+        var admin = connection.GetServer(redis.ConnectionString);
+        await DurableServer.EventuallyAsync(async () => await connection.GetDatabase().KeyExistsAsync(RedisKeys.ReferenceCurrent), "reference data seeded");
+        await Task.Delay(500, Token);
+
+        var before = await CommandCallsAsync(admin);
+        for (var i = 0; i < 20; i++)
+        {
+            await server.Routing.ExplainRouteAsync(new ExplainRouteRequest { Application = NewRequest().Application }, deadline: Deadline(), cancellationToken: Token);
+        }
+
+        var after = await CommandCallsAsync(admin);
+
+        // Only the delivery worker's idle outbox polls (XREADGROUP) and our own INFO run meanwhile.
+        Assert.Equal(before.Where(kv => kv.Key is not "cmdstat_xreadgroup" and not "cmdstat_info"), after.Where(kv => kv.Key is not "cmdstat_xreadgroup" and not "cmdstat_info"));
+    }
+
+    private static async Task<Dictionary<string, long>> CommandCallsAsync(IServer server)
+    {
+        var stats = await server.InfoAsync("commandstats");
+        return stats.SelectMany(g => g).ToDictionary(kv => kv.Key, kv => long.Parse(kv.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task RedisDown_DecisionsKeepAnswering_RouteCaseUnavailable_ThenRecoversWithoutRestart()
     {
         await using var redis = await RedisServer.StartAsync();
