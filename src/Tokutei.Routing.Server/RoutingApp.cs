@@ -30,6 +30,7 @@ public static class RoutingApp
 
         var app = builder.Build();
         app.MapRoutingServices();
+        app.MapAdminEndpoints();
         app.LogStartupWarnings();
         return app;
     }

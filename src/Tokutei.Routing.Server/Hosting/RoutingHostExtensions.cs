@@ -15,14 +15,28 @@ internal static partial class RoutingHostExtensions
     /// <summary>The default address of `make run`: gRPC over HTTP/2 without TLS on loopback.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
-    /// <summary>HTTP/2 on every endpoint (gRPC without TLS needs prior knowledge), the default address unless ASPNETCORE_URLS says otherwise.</summary>
+    /// <summary>
+    /// HTTP/2 on every gRPC endpoint (gRPC without TLS needs prior knowledge), on the default address unless
+    /// ASPNETCORE_URLS says otherwise; plus the admin port (HTTP/1.1 and HTTP/2) when <c>Admin:Port</c> is set.
+    /// Everything goes through the URL list, since explicit Listen calls would silently override ASPNETCORE_URLS.
+    /// </summary>
     public static void AddRoutingKestrel(this WebApplicationBuilder builder)
     {
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2));
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        var adminPort = builder.Configuration.GetValue<int>($"{AdminOptions.SectionName}:{nameof(AdminOptions.Port)}");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint =>
+            endpoint.Protocols = adminPort > 0 && endpoint.IPEndPoint?.Port == adminPort ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2));
+        var urls = builder.Configuration["urls"];
+        if (string.IsNullOrEmpty(urls))
         {
-            builder.WebHost.UseUrls(DefaultUrl);
+            urls = DefaultUrl;
         }
+
+        if (adminPort > 0)
+        {
+            urls += $";http://0.0.0.0:{adminPort}";
+        }
+
+        builder.WebHost.UseUrls(urls);
     }
 
     /// <summary>Options, the clock, reference data (validated before the host starts) and the routing core.</summary>

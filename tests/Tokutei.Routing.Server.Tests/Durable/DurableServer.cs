@@ -24,7 +24,7 @@ public sealed class DurableServer : IAsyncDisposable
     {
         _app = app;
         Logs = logs;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
         _channel = GrpcChannel.ForAddress(address);
         Routing = new RoutingService.RoutingServiceClient(_channel);
         Health = new Health.HealthClient(_channel);
