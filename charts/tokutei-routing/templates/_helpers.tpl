@@ -1,0 +1,285 @@
+{{/* Names, labels and the settings several templates share. */}}
+
+{{- define "tokutei-routing.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tokutei-routing.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Room for the longest suffix ("-encryption", "-headless") within the 63 characters of a DNS label. */}}
+{{- define "tokutei-routing.shortname" -}}
+{{- include "tokutei-routing.fullname" . | trunc 52 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tokutei-routing.redis.fullname" -}}
+{{- printf "%s-redis" (include "tokutei-routing.shortname" .) }}
+{{- end }}
+
+{{- define "tokutei-routing.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tokutei-routing.labels" -}}
+helm.sh/chart: {{ include "tokutei-routing.chart" . }}
+app.kubernetes.io/name: {{ include "tokutei-routing.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: tokutei-routing
+{{- end }}
+
+{{/* The server pods; the component label keeps the Services' selectors off the Redis pod. */}}
+{{- define "tokutei-routing.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tokutei-routing.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: server
+{{- end }}
+
+{{- define "tokutei-routing.redis.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tokutei-routing.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: redis
+{{- end }}
+
+{{- define "tokutei-routing.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "tokutei-routing.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "tokutei-routing.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{- define "tokutei-routing.redis.image" -}}
+{{- if .Values.redis.image.digest }}
+{{- printf "%s:%s@%s" .Values.redis.image.repository .Values.redis.image.tag .Values.redis.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.redis.image.repository .Values.redis.image.tag }}
+{{- end }}
+{{- end }}
+
+{{/* Storage mode: "bundled" (redis.enabled), "external" (externalRedis.host) or "embedded" (in memory, one pod). */}}
+{{- define "tokutei-routing.mode" -}}
+{{- if .Values.redis.enabled }}bundled{{ else if .Values.externalRedis.host }}external{{ else }}embedded{{ end }}
+{{- end }}
+
+{{/* Replicas the budget has to leave room for: the HPA's floor when it owns the count. */}}
+{{- define "tokutei-routing.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ .Values.autoscaling.minReplicas | int }}{{ else }}{{ .Values.replicaCount | int }}{{ end }}
+{{- end }}
+
+{{/* ConnectionStrings__Redis: a StackExchange.Redis configuration string without the password. */}}
+{{- define "tokutei-routing.redisConnectionString" -}}
+{{- $mode := include "tokutei-routing.mode" . }}
+{{- if eq $mode "bundled" }}
+{{- printf "%s:%d,abortConnect=false" (include "tokutei-routing.redis.fullname" .) (.Values.redis.port | int) }}
+{{- else if eq $mode "external" }}
+{{- $parts := list (printf "%s:%d" .Values.externalRedis.host (.Values.externalRedis.port | int)) "abortConnect=false" }}
+{{- if .Values.externalRedis.tls }}{{ $parts = append $parts "ssl=true" }}{{ end }}
+{{- if .Values.externalRedis.options }}{{ $parts = append $parts .Values.externalRedis.options }}{{ end }}
+{{- join "," $parts }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the Redis password, "" when Redis needs none. */}}
+{{- define "tokutei-routing.redisPasswordSecret" -}}
+{{- $mode := include "tokutei-routing.mode" . }}
+{{- if eq $mode "bundled" }}
+{{- .Values.redis.auth.existingSecret | default (printf "%s-auth" (include "tokutei-routing.redis.fullname" .)) }}
+{{- else if eq $mode "external" }}
+{{- if .Values.externalRedis.existingSecret }}{{ .Values.externalRedis.existingSecret }}
+{{- else if .Values.externalRedis.password }}{{ printf "%s-auth" (include "tokutei-routing.redis.fullname" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tokutei-routing.redisPasswordKey" -}}
+{{- $mode := include "tokutei-routing.mode" . }}
+{{- if and (eq $mode "bundled") .Values.redis.auth.existingSecret }}{{ .Values.redis.auth.existingSecretPasswordKey }}
+{{- else if and (eq $mode "external") .Values.externalRedis.existingSecret }}{{ .Values.externalRedis.existingSecretPasswordKey }}
+{{- else }}redis-password{{ end }}
+{{- end }}
+
+{{/* Whether the chart writes the Redis password Secret itself. */}}
+{{- define "tokutei-routing.createRedisSecret" -}}
+{{- $mode := include "tokutei-routing.mode" . }}
+{{- if and (eq $mode "bundled") (not .Values.redis.auth.existingSecret) }}true
+{{- else if and (eq $mode "external") (not .Values.externalRedis.existingSecret) .Values.externalRedis.password }}true
+{{- end }}
+{{- end }}
+
+{{- define "tokutei-routing.encryptionSecret" -}}
+{{- .Values.encryption.existingSecret | default (printf "%s-encryption" (include "tokutei-routing.shortname" .)) }}
+{{- end }}
+
+{{/* The key ids the server reads (JSON list): from keyIds with an existing Secret, else the inline or generated keys. */}}
+{{- define "tokutei-routing.encryptionKeyIds" -}}
+{{- if .Values.encryption.existingSecret }}
+{{- toJson .Values.encryption.keyIds }}
+{{- else if .Values.encryption.keys }}
+{{- toJson (keys .Values.encryption.keys | sortAlpha) }}
+{{- else if .Values.encryption.generateKey }}
+{{- toJson (list .Values.encryption.activeKeyId) }}
+{{- else }}
+{{- toJson list }}
+{{- end }}
+{{- end }}
+
+{{/* The port the kubelet's gRPC probes call: plaintext only, so the health listener when the gRPC port has TLS. */}}
+{{- define "tokutei-routing.probePort" -}}
+{{- if .Values.tls.enabled }}{{ .Values.ports.health | int }}{{ else }}{{ .Values.ports.grpc | int }}{{ end }}
+{{- end }}
+
+{{/* HostOptions__ShutdownTimeout as a TimeSpan (hh:mm:ss). */}}
+{{- define "tokutei-routing.shutdownTimeout" -}}
+{{- $s := .Values.shutdown.timeoutSeconds | int }}
+{{- printf "%02d:%02d:%02d" (div $s 3600) (mod (div $s 60) 60) (mod $s 60) }}
+{{- end }}
+
+{{- define "tokutei-routing.terminationGracePeriodSeconds" -}}
+{{- add .Values.shutdown.preStopSleepSeconds .Values.shutdown.timeoutSeconds .Values.shutdown.marginSeconds }}
+{{- end }}
+
+{{/*
+The non-secret settings of the server (a dict of environment variables), rendered into the ConfigMap.
+This is the whole environment contract between the chart and the server, besides the secretKeyRefs in the Deployment.
+*/}}
+{{- define "tokutei-routing.settings" -}}
+{{- $mode := include "tokutei-routing.mode" . }}
+{{- $scheme := ternary "https" "http" .Values.tls.enabled }}
+{{- $d := dict }}
+{{- $_ := set $d "ASPNETCORE_URLS" (printf "%s://%s:%d" $scheme .Values.listenAddress (.Values.ports.grpc | int)) }}
+{{- $_ := set $d "ASPNETCORE_ENVIRONMENT" .Values.config.environment }}
+{{- $_ := set $d "Admin__Port" (.Values.ports.admin | int | toString) }}
+{{- $_ := set $d "HostOptions__ShutdownTimeout" (include "tokutei-routing.shutdownTimeout" .) }}
+{{- if ne $mode "embedded" }}
+{{- $_ := set $d "ConnectionStrings__Redis" (include "tokutei-routing.redisConnectionString" .) }}
+{{- $_ := set $d "Encryption__ActiveKeyId" .Values.encryption.activeKeyId }}
+{{- end }}
+{{- if .Values.tls.enabled }}
+{{- $_ := set $d "Tls__CertificatePath" (printf "%s/tls.crt" .Values.tls.mountPath) }}
+{{- $_ := set $d "Tls__KeyPath" (printf "%s/tls.key" .Values.tls.mountPath) }}
+{{- if .Values.tls.clientCa }}
+{{- $_ := set $d "Tls__ClientCaPath" (printf "%s/ca.crt" .Values.tls.mountPath) }}
+{{- end }}
+{{- $_ := set $d "Admin__HealthPort" (.Values.ports.health | int | toString) }}
+{{- end }}
+{{- with .Values.delivery.endpoints.regionalBureau }}
+{{- $_ := set $d "Delivery__Endpoints__RegionalBureau" . }}
+{{- end }}
+{{- with .Values.delivery.endpoints.municipality }}
+{{- $_ := set $d "Delivery__Endpoints__Municipality" . }}
+{{- end }}
+{{- range $code, $url := .Values.delivery.endpoints.offices }}
+{{- $_ := set $d (printf "Delivery__Endpoints__Offices__%s" $code) $url }}
+{{- end }}
+{{- with .Values.otel.endpoint }}
+{{- $_ := set $d "OTEL_EXPORTER_OTLP_ENDPOINT" . }}
+{{- end }}
+{{- with .Values.otel.protocol }}
+{{- $_ := set $d "OTEL_EXPORTER_OTLP_PROTOCOL" . }}
+{{- end }}
+{{- $_ := set $d "OTEL_SERVICE_NAME" .Values.otel.serviceName }}
+{{- range $name, $value := .Values.config.extra }}
+{{- if hasKey $d $name }}
+{{- fail (printf "config.extra.%s: the chart sets %s itself; use the value that controls it (see values.yaml)" $name $name) }}
+{{- end }}
+{{- if regexMatch "(?i)(password|secret|apikey|Encryption__Keys)" $name }}
+{{- fail (printf "config.extra.%s looks like a secret, and config.extra goes to a ConfigMap: use extraEnv with valueFrom.secretKeyRef" $name) }}
+{{- end }}
+{{- $_ := set $d $name ($value | toString) }}
+{{- end }}
+{{- toJson $d }}
+{{- end }}
+
+{{/* Settings that no schema can check: each failure names the value to change. */}}
+{{- define "tokutei-routing.validate" -}}
+{{- $mode := include "tokutei-routing.mode" . }}
+{{- if and .Values.redis.enabled .Values.externalRedis.host }}
+{{- fail "redis.enabled and externalRedis.host are both set: choose the bundled Redis or your own" }}
+{{- end }}
+{{- if and (eq $mode "embedded") (or .Values.autoscaling.enabled (gt (.Values.replicaCount | int) 1)) }}
+{{- fail "embedded mode (redis.enabled=false, no externalRedis.host) keeps cases in each pod's memory: it needs replicaCount=1 and autoscaling off, or a Redis" }}
+{{- end }}
+{{- if .Values.autoscaling.enabled }}
+{{- if gt (.Values.autoscaling.minReplicas | int) (.Values.autoscaling.maxReplicas | int) }}
+{{- fail (printf "autoscaling.minReplicas (%d) is above autoscaling.maxReplicas (%d)" (.Values.autoscaling.minReplicas | int) (.Values.autoscaling.maxReplicas | int)) }}
+{{- end }}
+{{- if and (not .Values.autoscaling.targetCPUUtilizationPercentage) (not .Values.autoscaling.targetMemoryUtilizationPercentage) }}
+{{- fail "autoscaling.enabled needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) }}
+{{- fail "tls.enabled needs tls.existingSecret: a kubernetes.io/tls Secret with tls.crt and tls.key (and ca.crt for tls.clientCa)" }}
+{{- end }}
+{{- if and .Values.tls.enabled (eq (.Values.ports.health | int) (.Values.ports.grpc | int)) }}
+{{- fail "ports.health must differ from ports.grpc: with TLS the probes need their own plaintext listener" }}
+{{- end }}
+{{- if or (eq (.Values.ports.admin | int) (.Values.ports.grpc | int)) (and .Values.tls.enabled (eq (.Values.ports.admin | int) (.Values.ports.health | int))) }}
+{{- fail "ports.admin must differ from ports.grpc and ports.health" }}
+{{- end }}
+{{- if ne $mode "embedded" }}
+{{- $ids := include "tokutei-routing.encryptionKeyIds" . | fromJsonArray }}
+{{- if not $ids }}
+{{- fail "durable mode stores personal data encrypted: set encryption.existingSecret with encryption.keyIds, or encryption.keys, or encryption.generateKey=true" }}
+{{- end }}
+{{- if not (has .Values.encryption.activeKeyId $ids) }}
+{{- fail (printf "encryption.activeKeyId %q is not among the keys the server gets (%s)" .Values.encryption.activeKeyId (join ", " $ids)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled .Values.networkPolicy.egress.enabled }}
+{{- if and (eq $mode "external") (not .Values.networkPolicy.egress.externalRedis.to) (not .Values.networkPolicy.egress.extra) }}
+{{- fail "networkPolicy.egress would block the external Redis: set networkPolicy.egress.externalRedis.to (e.g. an ipBlock), or networkPolicy.egress.enabled=false" }}
+{{- end }}
+{{- $d := .Values.delivery.endpoints }}
+{{- if and (or $d.regionalBureau $d.municipality $d.offices) (not .Values.networkPolicy.egress.intake.to) (not .Values.networkPolicy.egress.extra) }}
+{{- fail "networkPolicy.egress would block delivery to the intake endpoints: set networkPolicy.egress.intake.to, or networkPolicy.egress.enabled=false" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* OTEL_RESOURCE_ATTRIBUTES: where the pod runs (expanded by the kubelet from the env above it) and any extras. */}}
+{{- define "tokutei-routing.resourceAttributes" -}}
+{{- $attrs := list "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.pod.name=$(POD_NAME)" "k8s.node.name=$(NODE_NAME)" }}
+{{- range $k, $v := .Values.otel.resourceAttributes }}
+{{- $attrs = append $attrs (printf "%s=%s" $k ($v | toString)) }}
+{{- end }}
+{{- join "," $attrs }}
+{{- end }}
+
+{{/* redis.conf of the bundled Redis. */}}
+{{- define "tokutei-routing.redis.conf" -}}
+# Tokutei.Routing's durability contract: OK for RouteCase means the case is on disk. The server checks these three
+# settings at start-up and does not report ready on a Redis that could lose an accepted case.
+# Every write goes to the append-only file...
+appendonly yes
+# ...and is fsynced before Redis answers: a crash after OK loses nothing (nor does losing the node, on a volume that
+# outlives it).
+appendfsync always
+# A full Redis refuses writes (the server answers UNAVAILABLE, the caller retries) instead of evicting cases.
+maxmemory-policy noeviction
+maxmemory {{ .Values.redis.maxmemory }}
+aof-use-rdb-preamble yes
+dir /data
+port {{ .Values.redis.port }}
+bind * -::*
+protected-mode yes
+{{- end }}

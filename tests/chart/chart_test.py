@@ -1,0 +1,704 @@
+"""Checks on the tokutei-routing chart: lint, schema, fail guards and the rendered manifests.
+
+Run through tests/chart/run (make chart-test), which sets HELM and KUBECTL. The manifests are rendered by
+`helm template` and turned into JSON by `kubectl label --local -o json`, which parses YAML the way the API server
+does and needs no cluster; the Python standard library has no YAML parser. Prints one line per check and closes with
+`chart: N passed, N failed`.
+"""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "tokutei-routing"
+EXAMPLES = sorted((CHART / "examples").glob("*.yaml"))
+HELM = os.environ.get("HELM", ".tools/bin/helm")
+KUBECTL = os.environ.get("KUBECTL", ".tools/bin/kubectl")
+RELEASE = "rt"
+NAMESPACE = "tokutei"
+FULLNAME = "rt-tokutei-routing"
+PARSED_LABEL = "chart-test.tokutei.routing/parsed"
+
+passed = 0
+failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
+    return condition
+
+
+def run(args, stdin=None):
+    return subprocess.run(args, input=stdin, capture_output=True, text=True, cwd=ROOT)
+
+
+def helm_args(values=(), sets=(), set_strings=()):
+    args = []
+    for f in values:
+        args += ["-f", str(f)]
+    for s in sets:
+        args += ["--set", s]
+    for s in set_strings:
+        args += ["--set-string", s]
+    return args
+
+
+def template(values=(), sets=(), set_strings=()):
+    """helm template; returns (returncode, manifest text, stderr)."""
+    p = run([HELM, "template", RELEASE, str(CHART), "--namespace", NAMESPACE] + helm_args(values, sets, set_strings))
+    return p.returncode, p.stdout, p.stderr
+
+
+def to_objects(manifest):
+    """The rendered YAML as JSON objects, parsed by kubectl (no cluster: --local)."""
+    p = run([KUBECTL, "label", "--local", "-f", "-", "-o", "json", f"{PARSED_LABEL}=true"], stdin=manifest)
+    if p.returncode != 0:
+        raise RuntimeError(f"kubectl could not parse the manifests: {p.stderr.strip()}")
+    decoder = json.JSONDecoder()
+    text, pos, objects = p.stdout, 0, []
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        obj, pos = decoder.raw_decode(text, pos)
+        objects.extend(obj["items"] if obj.get("kind") == "List" else [obj])
+    for obj in objects:
+        obj["metadata"]["labels"].pop(PARSED_LABEL, None)
+    return objects
+
+
+def render(values=(), sets=(), set_strings=()):
+    code, out, err = template(values, sets, set_strings)
+    if code != 0:
+        raise RuntimeError(f"helm template failed: {err.strip()}")
+    return Manifests(out, to_objects(out))
+
+
+def render_fails(name, expected, values=(), sets=(), set_strings=()):
+    """A check that rendering is refused, with a message containing `expected`."""
+    code, _, err = template(values, sets, set_strings)
+    check(name, code != 0 and expected in err, f"exit {code}, stderr: {err.strip()[:300]}")
+
+
+def duplicate_keys(text):
+    """Keys given twice in one YAML mapping (the API server refuses them; kubectl's parser keeps the last)."""
+    found = []
+    key_re = re.compile(r"""("[^"]*"|'[^']*'|[^\s#'"{\[\-][^:#]*?|-[^\s:#][^:#]*?):(\s|$)""")
+    for doc in re.split(r"(?m)^---\s*$", text):
+        stack = []  # (indent, keys) of the open mappings
+        block_indent = None
+        for raw in doc.splitlines():
+            stripped = raw.lstrip(" ")
+            indent = len(raw) - len(stripped)
+            if block_indent is not None:
+                if not stripped.strip() or indent > block_indent:
+                    continue
+                block_indent = None
+            if not stripped.strip() or stripped.startswith("#"):
+                continue
+            if stripped == "-" or stripped.startswith("- "):
+                # A new list item: mappings opened inside the previous item are closed.
+                stack = [(i, k) for i, k in stack if i <= indent]
+                if stripped == "-":
+                    continue
+                stripped = stripped[2:].lstrip(" ")
+                indent = len(raw) - len(stripped)
+                stack.append((indent, set()))
+            m = key_re.match(stripped)
+            if not m:
+                continue
+            key = m.group(1)
+            while stack and stack[-1][0] > indent:
+                stack.pop()
+            if not stack or stack[-1][0] < indent:
+                stack.append((indent, set()))
+            if key in stack[-1][1]:
+                found.append(key)
+            stack[-1][1].add(key)
+            rest = stripped[m.end():].strip()
+            if rest[:1] in ("|", ">"):
+                block_indent = indent
+    return found
+
+
+class Manifests:
+    def __init__(self, text, objects):
+        self.text = text
+        self.objects = objects
+
+    def of(self, kind, name=None):
+        return [o for o in self.objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+
+    def one(self, kind, name=None):
+        found = self.of(kind, name)
+        if len(found) != 1:
+            raise AssertionError(f"expected one {kind} {name or ''}, found {len(found)}")
+        return found[0]
+
+    @property
+    def deployment(self):
+        return self.one("Deployment", FULLNAME)
+
+    @property
+    def server(self):
+        return self.deployment["spec"]["template"]["spec"]["containers"][0]
+
+    @property
+    def settings(self):
+        return self.one("ConfigMap", FULLNAME)["data"]
+
+    def env(self):
+        return {e["name"]: e for e in self.server.get("env", [])}
+
+
+def selects(selector, labels):
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def secret_ref(env_var):
+    ref = env_var.get("valueFrom", {}).get("secretKeyRef", {})
+    return ref.get("name"), ref.get("key")
+
+
+def safe(name, fn):
+    """Runs a group of checks; an exception (a missing object, say) is one failed check, not a crash."""
+    try:
+        fn()
+    except Exception as e:  # noqa: BLE001 - any error is a failed check
+        check(name, False, f"{type(e).__name__}: {e}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def lint_checks():
+    p = run([HELM, "lint", "--strict", str(CHART)])
+    check("lint --strict: default values", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
+    names = {f.name for f in EXAMPLES}
+    check("examples: default, external Redis, TLS, HPA and ServiceMonitor values files exist",
+          {"default.yaml", "external-redis.yaml", "tls.yaml", "hpa.yaml", "servicemonitor.yaml"} <= names, str(names))
+    for f in EXAMPLES:
+        p = run([HELM, "lint", "--strict", str(CHART), "-f", str(f)])
+        check(f"lint --strict: examples/{f.name}", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
+    p = run([HELM, "lint", "--strict", str(CHART), "--set", "replicaCount=three"])
+    check("lint --strict refuses a value against the schema (replicaCount: three)", p.returncode != 0)
+
+
+def render_checks():
+    for label, values in [("default values", [])] + [(f"examples/{f.name}", [f]) for f in EXAMPLES]:
+        code, out, err = template(values)
+        if not check(f"render: {label}", code == 0, err.strip()[:300]):
+            continue
+        dups = duplicate_keys(out)
+        check(f"render: {label}: no mapping key given twice", not dups, str(dups))
+        try:
+            objects = to_objects(out)
+        except RuntimeError as e:
+            check(f"render: {label}: kubectl parses every manifest", False, str(e))
+            continue
+        bad = [f"{o['kind']}/{o['metadata'].get('name')}" for o in objects
+               if o["metadata"].get("namespace") != NAMESPACE and o["kind"] != "ServiceMonitor"
+               or o["metadata"]["labels"].get("app.kubernetes.io/instance") != RELEASE
+               or len(o["metadata"]["name"]) > 63]
+        check(f"render: {label}: {len(objects)} objects, each namespaced and labelled, names within 63 characters",
+              objects and not bad, str(bad))
+    check("duplicate-key detector finds a planted duplicate",
+          duplicate_keys("a:\n  b: 1\n  c:\n    - d: 1\n      d: 2\n") == ["d"]
+          and duplicate_keys("a:\n- b: 1\n- b: 2\nc: |\n  a: 1\n  a: 1\n") == [])
+
+
+def default_checks():
+    m = render()
+    kinds = sorted(o["kind"] for o in m.objects)
+    check("default: ConfigMap x2, Deployment, NetworkPolicy x2, PodDisruptionBudget, Secret x2, Service x2, "
+          "ServiceAccount, StatefulSet; no HPA or ServiceMonitor",
+          kinds == sorted(["ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy", "NetworkPolicy",
+                           "PodDisruptionBudget", "Secret", "Secret", "Service", "Service", "ServiceAccount",
+                           "StatefulSet"]), str(kinds))
+    c = m.server
+    for probe, service in [("startupProbe", "startup"), ("livenessProbe", "liveness"), ("readinessProbe", "readiness")]:
+        p = c.get(probe, {})
+        check(f"default: {probe} is a native gRPC probe of service '{service}' on the gRPC port 8080",
+              p.get("grpc") == {"port": 8080, "service": service} and not {"exec", "httpGet", "tcpSocket"} & p.keys(),
+              json.dumps(p))
+    check("default: the startup probe allows more time than liveness (reference data load)",
+          c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"]
+          > c["livenessProbe"]["periodSeconds"] * c["livenessProbe"]["failureThreshold"])
+    pod = m.deployment["spec"]["template"]["spec"]
+    psc = pod["securityContext"]
+    check("default: pod runs as non-root UID/GID 1654 (the .NET image's app user) with seccomp RuntimeDefault",
+          psc.get("runAsNonRoot") is True and psc.get("runAsUser") == 1654 and psc.get("runAsGroup") == 1654
+          and psc.get("fsGroup") == 1654 and psc.get("seccompProfile") == {"type": "RuntimeDefault"}, json.dumps(psc))
+    sc = c["securityContext"]
+    check("default: container has a read-only root filesystem, no privilege escalation, ALL capabilities dropped",
+          sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+          and sc.get("capabilities") == {"drop": ["ALL"]} and sc.get("runAsNonRoot") is True
+          and sc.get("seccompProfile") == {"type": "RuntimeDefault"} and sc.get("privileged") is False, json.dumps(sc))
+    vols = {v["name"]: v for v in pod["volumes"]}
+    mounts = {v["mountPath"]: v["name"] for v in c["volumeMounts"]}
+    check("default: an emptyDir is mounted at /tmp", "emptyDir" in vols.get(mounts.get("/tmp"), {}), json.dumps(mounts))
+    res = c.get("resources", {})
+    check("default: container has cpu and memory requests and limits",
+          all(k in res.get(s, {}) for s in ("requests", "limits") for k in ("cpu", "memory")), json.dumps(res))
+    labels = m.deployment["spec"]["template"]["metadata"]["labels"]
+    tsc = pod.get("topologySpreadConstraints", [])
+    check("default: topology spread over zones and nodes, each selecting the server pods",
+          {t["topologyKey"] for t in tsc} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+          and all(selects(t["labelSelector"]["matchLabels"], labels) for t in tsc), json.dumps(tsc))
+    check("default: Deployment selector matches its pod labels; 2 replicas",
+          selects(m.deployment["spec"]["selector"]["matchLabels"], labels) and m.deployment["spec"].get("replicas") == 2)
+    check("default: image is tokutei-routing:<appVersion 0.1.0>, pullPolicy IfNotPresent",
+          c["image"] == "tokutei-routing:0.1.0" and c["imagePullPolicy"] == "IfNotPresent", c["image"])
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    check("default: container ports grpc 8080 and admin 9090", ports == {"grpc": 8080, "admin": 9090}, str(ports))
+    check("default: settings come from the ConfigMap via envFrom",
+          c.get("envFrom") == [{"configMapRef": {"name": FULLNAME}}], json.dumps(c.get("envFrom")))
+    s = m.settings
+    expected = {
+        "ASPNETCORE_URLS": "http://0.0.0.0:8080",
+        "ASPNETCORE_ENVIRONMENT": "Production",
+        "Admin__Port": "9090",
+        "HostOptions__ShutdownTimeout": "00:00:25",
+        "ConnectionStrings__Redis": f"{FULLNAME}-redis:6379,abortConnect=false",
+        "Encryption__ActiveKeyId": "k1",
+        "OTEL_SERVICE_NAME": "tokutei-routing",
+    }
+    check("default: ConfigMap holds exactly the server contract (URLs, admin port, environment, shutdown, Redis, key id)",
+          s == expected, json.dumps(s))
+    env = m.env()
+    check("default: Redis__Password comes from the generated Redis Secret (secretKeyRef)",
+          secret_ref(env.get("Redis__Password", {})) == (f"{FULLNAME}-redis-auth", "redis-password"))
+    check("default: Encryption__Keys__k1 comes from the generated encryption Secret (secretKeyRef)",
+          secret_ref(env.get("Encryption__Keys__k1", {})) == (f"{FULLNAME}-encryption", "k1"))
+    secrets = {o["metadata"]["name"]: o for o in m.of("Secret")}
+    secret_values = {base64.b64decode(v).decode() for o in secrets.values() for v in o.get("data", {}).values()}
+    check("default: no secret value or secret-looking key in the ConfigMap",
+          not secret_values & set(s.values()) and not any(re.search("(?i)password|Keys__", k) for k in s))
+    enc = secrets.get(f"{FULLNAME}-encryption", {}).get("data", {})
+    key = base64.b64decode(base64.b64decode(enc.get("k1", "")))
+    check("default: generated encryption key is base64 of 32 bytes", len(key) == 32, f"{len(key)} bytes")
+    check("default: generated Secrets are kept on uninstall (helm.sh/resource-policy: keep)",
+          all(o["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep" for o in secrets.values())
+          and len(secrets) == 2)
+    check("default: preStop sleeps 5 s with the sleep handler (no shell in the image)",
+          c.get("lifecycle", {}).get("preStop") == {"sleep": {"seconds": 5}}, json.dumps(c.get("lifecycle")))
+    check("default: terminationGracePeriodSeconds (35) > preStop sleep (5) + shutdown timeout (25)",
+          pod["terminationGracePeriodSeconds"] == 35)
+    check("default: pod mounts no service account token and gets no service links",
+          pod.get("automountServiceAccountToken") is False and pod.get("enableServiceLinks") is False
+          and m.one("ServiceAccount").get("automountServiceAccountToken") is False)
+    check("default: pod template has a config checksum (a changed setting rolls the pods)",
+          re.fullmatch(r"[0-9a-f]{64}", m.deployment["spec"]["template"]["metadata"]["annotations"].get("checksum/config", "")))
+    svc = m.one("Service", FULLNAME)
+    sports = {p["name"]: p for p in svc["spec"]["ports"]}
+    check("default: Service port 'grpc' 8080 with appProtocol kubernetes.io/h2c",
+          sports.get("grpc", {}).get("port") == 8080 and sports["grpc"].get("appProtocol") == "kubernetes.io/h2c",
+          json.dumps(sports.get("grpc")))
+    check("default: Service has a separate 'admin' port 9090 for metrics",
+          sports.get("admin", {}).get("port") == 9090 and sports["admin"]["targetPort"] == "admin")
+    redis_pod_labels = m.one("StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    check("default: Service selects the server pods and not the Redis pod",
+          selects(svc["spec"]["selector"], labels) and not selects(svc["spec"]["selector"], redis_pod_labels))
+    check("default: ClusterIP Service, no headless Service", svc["spec"]["type"] == "ClusterIP"
+          and not [o for o in m.of("Service") if o["spec"].get("clusterIP") == "None"])
+    pdb = m.one("PodDisruptionBudget")
+    check("default: PodDisruptionBudget maxUnavailable 1 over the server pods",
+          pdb["spec"].get("maxUnavailable") == 1 and "minAvailable" not in pdb["spec"]
+          and selects(pdb["spec"]["selector"]["matchLabels"], labels)
+          and not selects(pdb["spec"]["selector"]["matchLabels"], redis_pod_labels), json.dumps(pdb["spec"]))
+    check("default: a ClusterIP warning about gRPC connection pinning is in the values comments",
+          "balances connections" in (CHART / "values.yaml").read_text() and "ONE pod" in (CHART / "values.yaml").read_text())
+
+
+def redis_checks():
+    m = render()
+    sts = m.one("StatefulSet", f"{FULLNAME}-redis")
+    pod = sts["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    check("redis: single-node StatefulSet of the official image redis:7.2",
+          sts["spec"]["replicas"] == 1 and c["image"] == "redis:7.2", c["image"])
+    vct = sts["spec"].get("volumeClaimTemplates", [])
+    check("redis: a PersistentVolumeClaim template 'data' (8Gi) mounted at /data",
+          [v["metadata"]["name"] for v in vct] == ["data"]
+          and vct[0]["spec"]["resources"]["requests"]["storage"] == "8Gi"
+          and {"name": "data", "mountPath": "/data"} in c["volumeMounts"], json.dumps(vct))
+    conf = m.one("ConfigMap", f"{FULLNAME}-redis")["data"]["redis.conf"]
+    lines = {ln.strip() for ln in conf.splitlines() if ln.strip() and not ln.strip().startswith("#")}
+    check("redis: config has appendonly yes, appendfsync always, maxmemory-policy noeviction",
+          {"appendonly yes", "appendfsync always", "maxmemory-policy noeviction"} <= lines, str(sorted(lines)))
+    check("redis: no other appendonly/appendfsync/maxmemory-policy line overrides them",
+          sum(1 for ln in lines if re.match(r"(appendonly|appendfsync|maxmemory-policy)\s", ln)) == 3)
+    check("redis: server reads that config file",
+          c["args"][:2] == ["redis-server", "/etc/redis/redis.conf"]
+          and {"name": "config", "mountPath": "/etc/redis", "readOnly": True} in c["volumeMounts"], json.dumps(c["args"]))
+    env = {e["name"]: e for e in c["env"]}
+    check("redis: password from the Secret, passed as --requirepass $(REDIS_PASSWORD) and REDISCLI_AUTH for probes",
+          secret_ref(env["REDIS_PASSWORD"]) == (f"{FULLNAME}-redis-auth", "redis-password")
+          and secret_ref(env["REDISCLI_AUTH"]) == secret_ref(env["REDIS_PASSWORD"])
+          and c["args"][2:] == ["--requirepass", "$(REDIS_PASSWORD)"])
+    sc, psc = c["securityContext"], pod["securityContext"]
+    check("redis: non-root (999), read-only root filesystem, ALL capabilities dropped, seccomp RuntimeDefault",
+          psc.get("runAsUser") == 999 and psc.get("runAsNonRoot") is True and sc.get("readOnlyRootFilesystem") is True
+          and sc.get("allowPrivilegeEscalation") is False and sc.get("capabilities") == {"drop": ["ALL"]}
+          and psc.get("seccompProfile") == {"type": "RuntimeDefault"})
+    svc = m.one("Service", f"{FULLNAME}-redis")
+    check("redis: its Service on 6379 selects only the Redis pod",
+          svc["spec"]["ports"][0]["port"] == 6379
+          and selects(svc["spec"]["selector"], sts["spec"]["template"]["metadata"]["labels"])
+          and not selects(svc["spec"]["selector"], m.deployment["spec"]["template"]["metadata"]["labels"]))
+    check("redis: the server's connection string names that Service",
+          m.settings["ConnectionStrings__Redis"].startswith(f"{svc['metadata']['name']}:6379,"))
+
+
+def network_policy_checks():
+    m = render()
+    np = m.one("NetworkPolicy", FULLNAME)
+    spec = np["spec"]
+    ingress = {r["ports"][0]["port"]: r for r in spec["ingress"]}
+    check("networkpolicy: selects the server pods, Ingress and Egress",
+          selects(spec["podSelector"]["matchLabels"], m.deployment["spec"]["template"]["metadata"]["labels"])
+          and spec["policyTypes"] == ["Ingress", "Egress"])
+    check("networkpolicy: gRPC port 8080 open to the release namespace's pods",
+          ingress.get(8080, {}).get("from") == [{"podSelector": {}}], json.dumps(ingress.get(8080)))
+    ns_sel = ingress.get(9090, {}).get("from", [{}])[0].get("namespaceSelector", {})
+    check("networkpolicy: admin port 9090 open to the monitoring namespace only",
+          ns_sel.get("matchExpressions") == [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["monitoring"]}],
+          json.dumps(ingress.get(9090)))
+    check("networkpolicy: no ingress rule without peers (which would admit everyone)",
+          all(r.get("from") for r in spec["ingress"]))
+    egress = spec["egress"]
+    dns = [r for r in egress if {"port": 53, "protocol": "UDP"} in r["ports"] and {"port": 53, "protocol": "TCP"} in r["ports"]]
+    check("networkpolicy: egress to DNS (53/UDP and 53/TCP) in kube-system",
+          dns and dns[0]["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"})
+    redis_labels = m.one("StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    to_redis = [r for r in egress if r["ports"] == [{"port": 6379, "protocol": "TCP"}]]
+    check("networkpolicy: egress to the Redis pod on 6379",
+          to_redis and selects(to_redis[0]["to"][0]["podSelector"]["matchLabels"], redis_labels))
+    check("networkpolicy: no egress rule without peers", all(r.get("to") for r in egress))
+    rnp = m.one("NetworkPolicy", f"{FULLNAME}-redis")["spec"]
+    check("networkpolicy: Redis accepts 6379 only from the server pods and has no egress",
+          len(rnp["ingress"]) == 1 and rnp["ingress"][0]["ports"] == [{"port": 6379, "protocol": "TCP"}]
+          and selects(rnp["ingress"][0]["from"][0]["podSelector"]["matchLabels"],
+                      m.deployment["spec"]["template"]["metadata"]["labels"])
+          and rnp.get("egress", []) == [] and "Egress" in rnp["policyTypes"])
+    closed = render(sets=["networkPolicy.ingress.grpc.sameNamespace=false"])
+    rules = closed.one("NetworkPolicy", FULLNAME)["spec"].get("ingress") or []
+    check("networkpolicy: with no gRPC peers the gRPC port has no rule (closed), the admin rule stays",
+          [r["ports"][0]["port"] for r in rules] == [9090], json.dumps(rules))
+    ns = render(sets=["networkPolicy.ingress.grpc.namespaces={agency-a,agency-b}"])
+    rule = [r for r in ns.one("NetworkPolicy", FULLNAME)["spec"]["ingress"] if r["ports"][0]["port"] == 8080][0]
+    check("networkpolicy: allowed namespaces open the gRPC port to them",
+          {"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
+                                                        "values": ["agency-a", "agency-b"]}]}} in rule["from"])
+    off = render(sets=["networkPolicy.enabled=false"])
+    check("networkpolicy: networkPolicy.enabled=false renders none", not off.of("NetworkPolicy"))
+    noegress = render(sets=["networkPolicy.egress.enabled=false"])
+    spec = noegress.one("NetworkPolicy", FULLNAME)["spec"]
+    check("networkpolicy: egress.enabled=false leaves egress open (policyTypes Ingress only)",
+          spec["policyTypes"] == ["Ingress"] and "egress" not in spec)
+
+
+def headless_checks():
+    m = render(sets=["service.headless.enabled=true"])
+    h = m.of("Service", f"{FULLNAME}-headless")
+    ok = len(h) == 1
+    spec = h[0]["spec"] if ok else {}
+    check("headless: service.headless.enabled=true adds <fullname>-headless with clusterIP None",
+          ok and spec.get("clusterIP") == "None")
+    check("headless: only ready pods, the gRPC port (h2c) alone, same pods as the main Service",
+          ok and spec.get("publishNotReadyAddresses") is False
+          and [(p["name"], p["port"], p.get("appProtocol")) for p in spec["ports"]] == [("grpc", 8080, "kubernetes.io/h2c")]
+          and spec["selector"] == m.one("Service", FULLNAME)["spec"]["selector"])
+    check("headless: off by default", not render().of("Service", f"{FULLNAME}-headless"))
+    readme = (CHART / "README.md").read_text()
+    check("headless: chart README explains connection pinning and dns:/// round_robin",
+          "round_robin" in readme and "dns:///" in readme and "one pod" in readme.lower())
+
+
+def pdb_checks():
+    render_fails("pdb: minAvailable=2 with 2 replicas (>= replicas) refuses to render", "blocks every node drain",
+                 sets=["podDisruptionBudget.minAvailable=2"])
+    render_fails("pdb: minAvailable=3 with 2 replicas refuses to render", "blocks every node drain",
+                 sets=["podDisruptionBudget.minAvailable=3"])
+    render_fails("pdb: maxUnavailable=0 refuses to render", "blocks every node drain",
+                 sets=["podDisruptionBudget.maxUnavailable=0"])
+    render_fails("pdb: maxUnavailable=0% refuses to render", "blocks every node drain",
+                 set_strings=["podDisruptionBudget.maxUnavailable=0%"])
+    render_fails("pdb: minAvailable=100% refuses to render", "blocks every node drain",
+                 set_strings=["podDisruptionBudget.minAvailable=100%"])
+    render_fails("pdb: minAvailable=3 against autoscaling.minReplicas=3 refuses to render", "blocks every node drain",
+                 sets=["autoscaling.enabled=true", "autoscaling.minReplicas=3", "podDisruptionBudget.minAvailable=3"])
+    m = render(sets=["podDisruptionBudget.minAvailable=1"])
+    spec = m.one("PodDisruptionBudget")["spec"]
+    check("pdb: minAvailable=1 with 2 replicas renders, and wins over maxUnavailable",
+          spec.get("minAvailable") == 1 and "maxUnavailable" not in spec, json.dumps(spec))
+    m = render(set_strings=["podDisruptionBudget.minAvailable=50%"], sets=["replicaCount=3"])
+    check("pdb: minAvailable=50% with 3 replicas renders",
+          m.one("PodDisruptionBudget")["spec"].get("minAvailable") == "50%")
+    check("pdb: podDisruptionBudget.enabled=false renders none",
+          not render(sets=["podDisruptionBudget.enabled=false"]).of("PodDisruptionBudget"))
+
+
+def schema_checks():
+    render_fails("schema: replicaCount \"three\" is refused", "replicaCount", set_strings=["replicaCount=three"])
+    render_fails("schema: an unknown top-level key is refused", "additional properties 'replicas' not allowed",
+                 sets=["replicas=3"])
+    render_fails("schema: an unknown nested key is refused (image.tagg)", "additional properties 'tagg' not allowed",
+                 sets=["image.tagg=1"])
+    render_fails("schema: an encryption key that is not base64 of 32 bytes is refused", "/encryption/keys/k1",
+                 set_strings=["encryption.keys.k1=c2hvcnQ="])
+    render_fails("schema: a pullPolicy outside the API's values is refused", "pullPolicy",
+                 sets=["image.pullPolicy=Sometimes"])
+    render_fails("schema: a password inside externalRedis.options is refused", "options",
+                 sets=["redis.enabled=false", "externalRedis.host=r", "externalRedis.options=password=x",
+                       "networkPolicy.egress.enabled=false"])
+    schema = json.loads((CHART / "values.schema.json").read_text())
+
+    def walk(node, path, missing):
+        if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is not False:
+            missing.append(path or "/")
+        for k, v in node.get("properties", {}).items():
+            walk(v, f"{path}/{k}", missing)
+    missing = []
+    walk(schema, "", missing)
+    for name, definition in schema["definitions"].items():
+        walk(definition, f"#/definitions/{name}", missing)
+    check("schema: every object with named properties refuses unknown keys (additionalProperties false)",
+          not missing, str(missing))
+
+    # The other direction: every property the schema describes has a default in values.yaml.
+    values_doc = "apiVersion: chart-test/v1\nkind: Values\nmetadata:\n  name: values\n  labels: {}\nspec:\n" + "".join(
+        "  " + ln + "\n" for ln in (CHART / "values.yaml").read_text().splitlines())
+    values = to_objects(values_doc)[0]["spec"]
+
+    def resolve(node):
+        if "$ref" in node:
+            return resolve(schema["definitions"][node["$ref"].rsplit("/", 1)[1]])
+        if "allOf" in node:
+            return resolve(node["allOf"][0])
+        return node
+
+    def undocumented(node, value, path, out):
+        node = resolve(node)
+        for k, sub in node.get("properties", {}).items():
+            if k == "global":
+                continue
+            if not isinstance(value, dict) or k not in value:
+                out.append(f"{path}/{k}")
+            else:
+                undocumented(sub, value[k], f"{path}/{k}", out)
+    stale = []
+    undocumented(schema, values, "", stale)
+    check("schema: every property it describes has a default in values.yaml", not stale, str(stale))
+
+
+def guard_checks():
+    render_fails("guard: embedded mode (no Redis) with 2 replicas refuses to render", "embedded mode",
+                 sets=["redis.enabled=false"])
+    m = render(sets=["redis.enabled=false", "replicaCount=1"])
+    env = m.env()
+    check("guard: embedded mode with 1 replica renders without Redis, Redis settings or encryption keys",
+          not m.of("StatefulSet") and "ConnectionStrings__Redis" not in m.settings and "Redis__Password" not in env
+          and not [n for n in env if n.startswith("Encryption__")] and not m.of("Secret"))
+    render_fails("guard: redis.enabled together with externalRedis.host refuses to render", "both set",
+                 sets=["externalRedis.host=redis.example"])
+    render_fails("guard: tls.enabled without tls.existingSecret refuses to render", "tls.existingSecret",
+                 sets=["tls.enabled=true"])
+    render_fails("guard: encryption.activeKeyId outside encryption.keyIds refuses to render", "activeKeyId",
+                 sets=["encryption.existingSecret=keys", "encryption.keyIds={k0}"])
+    render_fails("guard: durable mode with no encryption key refuses to render", "encryption",
+                 sets=["encryption.generateKey=false"])
+    render_fails("guard: external Redis with egress restricted but no peer for it refuses to render",
+                 "externalRedis.to", sets=["redis.enabled=false", "externalRedis.host=redis.example"])
+    render_fails("guard: intake endpoints with egress restricted but no peer for them refuse to render",
+                 "intake.to", sets=["delivery.endpoints.municipality=https://intake.example.com"])
+    render_fails("guard: a secret-looking name in config.extra refuses to render", "secretKeyRef",
+                 set_strings=["config.extra.Redis__Password=x"])
+    render_fails("guard: config.extra cannot override a setting the chart owns", "the chart sets",
+                 set_strings=["config.extra.Admin__Port=1"])
+    render_fails("guard: autoscaling.minReplicas above maxReplicas refuses to render", "minReplicas",
+                 sets=["autoscaling.enabled=true", "autoscaling.minReplicas=5", "autoscaling.maxReplicas=3"])
+    m = render(set_strings=["config.extra.Routing__MaxDocuments=64"])
+    check("guard: other config.extra settings land in the ConfigMap",
+          m.settings.get("Routing__MaxDocuments") == "64")
+
+
+def tls_checks():
+    m = render(values=[CHART / "examples" / "tls.yaml"])
+    c, pod, s = m.server, m.deployment["spec"]["template"]["spec"], m.settings
+    vols = {v["name"]: v for v in pod["volumes"]}
+    mount = [v for v in c["volumeMounts"] if v["name"] == "tls"]
+    check("tls: the kubernetes.io/tls Secret is mounted read-only as a directory at /etc/tokutei/tls",
+          vols.get("tls", {}).get("secret", {}).get("secretName") == "tokutei-routing-tls"
+          and mount == [{"name": "tls", "mountPath": "/etc/tokutei/tls", "readOnly": True}], json.dumps(mount))
+    check("tls: Tls__CertificatePath, Tls__KeyPath, Tls__ClientCaPath point into it",
+          s.get("Tls__CertificatePath") == "/etc/tokutei/tls/tls.crt" and s.get("Tls__KeyPath") == "/etc/tokutei/tls/tls.key"
+          and s.get("Tls__ClientCaPath") == "/etc/tokutei/tls/ca.crt")
+    check("tls: gRPC listener is https://0.0.0.0:8080; plaintext health listener Admin__HealthPort 8081",
+          s.get("ASPNETCORE_URLS") == "https://0.0.0.0:8080" and s.get("Admin__HealthPort") == "8081")
+    check("tls: the three gRPC probes call the plaintext health port 8081 (the kubelet cannot speak TLS)",
+          [c[p]["grpc"] for p in ("startupProbe", "livenessProbe", "readinessProbe")]
+          == [{"port": 8081, "service": "startup"}, {"port": 8081, "service": "liveness"}, {"port": 8081, "service": "readiness"}]
+          and {"name": "health", "containerPort": 8081, "protocol": "TCP"} in c["ports"])
+    check("tls: Service gRPC port is not advertised as h2c",
+          [p.get("appProtocol") for p in m.one("Service", FULLNAME)["spec"]["ports"] if p["name"] == "grpc"] == ["https"])
+    plain = render(sets=["tls.enabled=true", "tls.existingSecret=t"])
+    check("tls: without clientCa there is no Tls__ClientCaPath", "Tls__ClientCaPath" not in plain.settings)
+
+
+def external_redis_checks():
+    m = render(values=[CHART / "examples" / "external-redis.yaml"])
+    s, env = m.settings, m.env()
+    check("external: no bundled Redis (no StatefulSet, no Redis Service or policy)",
+          not m.of("StatefulSet") and not m.of("Service", f"{FULLNAME}-redis") and not m.of("NetworkPolicy", f"{FULLNAME}-redis"))
+    check("external: ConnectionStrings__Redis is host:port with abortConnect=false, ssl=true and the extra options",
+          s.get("ConnectionStrings__Redis")
+          == "redis-primary.data.svc.cluster.local:6380,abortConnect=false,ssl=true,user=tokutei-routing",
+          s.get("ConnectionStrings__Redis"))
+    check("external: Redis__Password from the existing Secret tokutei-redis/password",
+          secret_ref(env.get("Redis__Password", {})) == ("tokutei-redis", "password"))
+    check("external: Encryption__Keys__k1 and __k2 from the existing Secret; active key k2; no Secret created",
+          secret_ref(env.get("Encryption__Keys__k1", {})) == ("tokutei-encryption-keys", "k1")
+          and secret_ref(env.get("Encryption__Keys__k2", {})) == ("tokutei-encryption-keys", "k2")
+          and s.get("Encryption__ActiveKeyId") == "k2" and not m.of("Secret"))
+    check("external: delivery endpoints (bureau, municipality, office 131016) in the ConfigMap",
+          s.get("Delivery__Endpoints__RegionalBureau") == "https://intake.bureau.example.com"
+          and s.get("Delivery__Endpoints__Municipality") == "https://intake.municipal.example.com"
+          and s.get("Delivery__Endpoints__Offices__131016") == "https://intake.chiyoda.example.com")
+    spec = m.one("NetworkPolicy", FULLNAME)["spec"]
+    by_port = {r["ports"][0]["port"]: r for r in spec["egress"]}
+    check("external: egress to the Redis peers on 6380 and to the intake CIDR on 443",
+          by_port.get(6380, {}).get("to") == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data"}}}]
+          and by_port.get(443, {}).get("to") == [{"ipBlock": {"cidr": "203.0.113.0/24"}}], json.dumps(spec["egress"]))
+    grpc = [r for r in spec["ingress"] if r["ports"][0]["port"] == 8080]
+    check("external: gRPC port open to the agency-backends namespace",
+          grpc and any(p.get("namespaceSelector", {}).get("matchExpressions", [{}])[0].get("values") == ["agency-backends"]
+                       for p in grpc[0]["from"]))
+
+
+def hpa_checks():
+    m = render(values=[CHART / "examples" / "hpa.yaml"])
+    hpa = m.one("HorizontalPodAutoscaler")
+    spec = hpa["spec"]
+    check("hpa: autoscaling/v2 HPA scales the Deployment between 3 and 10 on CPU 60%",
+          hpa["apiVersion"] == "autoscaling/v2"
+          and spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": FULLNAME}
+          and spec["minReplicas"] == 3 and spec["maxReplicas"] == 10
+          and spec["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}],
+          json.dumps(spec))
+    check("hpa: the Deployment leaves replicas to the HPA", "replicas" not in m.deployment["spec"])
+    check("hpa: PDB minAvailable 2 (below minReplicas 3)", m.one("PodDisruptionBudget")["spec"].get("minAvailable") == 2)
+    check("hpa: off by default", not render().of("HorizontalPodAutoscaler"))
+
+
+def servicemonitor_checks():
+    m = render(values=[CHART / "examples" / "servicemonitor.yaml"], sets=["service.headless.enabled=true"])
+    sm = m.one("ServiceMonitor")
+    spec = sm["spec"]
+    check("servicemonitor: monitoring.coreos.com/v1, /metrics on the 'admin' port every 15s, with the release label",
+          sm["apiVersion"] == "monitoring.coreos.com/v1"
+          and [(e["port"], e["path"], e["interval"]) for e in spec["endpoints"]] == [("admin", "/metrics", "15s")]
+          and sm["metadata"]["labels"].get("release") == "kube-prometheus-stack", json.dumps(spec))
+    main = m.one("Service", FULLNAME)["metadata"]["labels"]
+    headless = m.one("Service", f"{FULLNAME}-headless")["metadata"]["labels"]
+
+    def matches(labels):
+        sel = spec["selector"]
+        ok = selects(sel["matchLabels"], labels)
+        for e in sel.get("matchExpressions", []):
+            ok = ok and (e["key"] not in labels if e["operator"] == "DoesNotExist" else True)
+        return ok
+    check("servicemonitor: selects the main Service in the release namespace, not the headless one",
+          matches(main) and not matches(headless) and spec["namespaceSelector"] == {"matchNames": [NAMESPACE]})
+    check("servicemonitor: off by default", not render().of("ServiceMonitor"))
+    s = m.settings
+    egress = m.one("NetworkPolicy", FULLNAME)["spec"]["egress"]
+    check("servicemonitor example: OTEL_EXPORTER_OTLP_ENDPOINT set, egress to the collector on 4317",
+          s.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://otel-collector.observability.svc.cluster.local:4317"
+          and any(r["ports"] == [{"port": 4317, "protocol": "TCP"}] for r in egress))
+    attrs = m.env().get("OTEL_RESOURCE_ATTRIBUTES", {}).get("value", "")
+    check("servicemonitor example: OTEL_RESOURCE_ATTRIBUTES names the pod, namespace and environment",
+          "k8s.pod.name=$(POD_NAME)" in attrs and "deployment.environment=production" in attrs, attrs)
+
+
+def shutdown_and_image_checks():
+    m = render(sets=["shutdown.timeoutSeconds=75", "shutdown.preStopSleepSeconds=10"])
+    check("shutdown: timeoutSeconds 75 -> HostOptions__ShutdownTimeout 00:01:15, grace 90 s, preStop 10 s",
+          m.settings["HostOptions__ShutdownTimeout"] == "00:01:15"
+          and m.deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 90
+          and m.server["lifecycle"]["preStop"]["sleep"]["seconds"] == 10)
+    check("shutdown: preStopSleepSeconds 0 renders no lifecycle hook",
+          "lifecycle" not in render(sets=["shutdown.preStopSleepSeconds=0"]).server)
+    m = render(sets=["securityContext.runAsUser=null", "securityContext.runAsGroup=null", "securityContext.fsGroup=null"])
+    psc, sc = m.deployment["spec"]["template"]["spec"]["securityContext"], m.server["securityContext"]
+    check("security: null ids leave them to the platform (OpenShift), runAsNonRoot and the hardening stay",
+          not {"runAsUser", "runAsGroup", "fsGroup"} & (psc.keys() | sc.keys()) and psc["runAsNonRoot"] is True
+          and sc["readOnlyRootFilesystem"] is True and sc["capabilities"] == {"drop": ["ALL"]})
+    check("image: image.tag overrides appVersion",
+          render(sets=["image.tag=1.2.3"]).server["image"] == "tokutei-routing:1.2.3")
+    digest = "sha256:" + "a" * 64
+    check("image: image.digest pins the image by digest",
+          render(sets=[f"image.digest={digest}"]).server["image"] == f"tokutei-routing@{digest}")
+    old = run([HELM, "template", RELEASE, str(CHART), "--kube-version", "1.29.9"])
+    new = run([HELM, "template", RELEASE, str(CHART), "--kube-version", "1.30.0"])
+    check("kubeVersion: Kubernetes 1.29 is refused, 1.30 accepted (preStop sleep handler)",
+          old.returncode != 0 and "kubeVersion" in old.stderr and new.returncode == 0, old.stderr[:200])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    check("image: Dockerfile builds with the .NET 10 SDK (locked restore, publish to /app) and runs on aspnet:10.0",
+          re.search(r"mcr\.microsoft\.com/dotnet/sdk:10\.0", dockerfile) is not None
+          and "dotnet restore src/Tokutei.Routing.Server --locked-mode" in dockerfile
+          and re.search(r"dotnet publish src/Tokutei\.Routing\.Server -c Release -o /app", dockerfile) is not None
+          and re.search(r"mcr\.microsoft\.com/dotnet/aspnet:10\.0", dockerfile) is not None)
+    check("image: Dockerfile and chart agree on ports 8080/9090, the non-root user and the entrypoint",
+          re.search(r"^EXPOSE 8080 9090$", dockerfile, re.M) is not None
+          and "ASPNETCORE_URLS=http://0.0.0.0:8080" in dockerfile and "Admin__Port=9090" in dockerfile
+          and re.search(r"^USER \$APP_UID$", dockerfile, re.M) is not None
+          and 'ENTRYPOINT ["dotnet", "Tokutei.Routing.Server.dll"]' in dockerfile
+          and render().deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 1654)
+    ignore = [ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    check("image: .dockerignore is an allow-list (src, protos, data/reference, build settings; no bin/obj)",
+          ignore[0] == "*" and {"!src/", "!protos/", "!data/reference/", "!global.json", "!Directory.Packages.props"} <= set(ignore)
+          and "**/bin/" in ignore and "**/obj/" in ignore, str(ignore))
+    copied = re.findall(r"^COPY (?!--from)(.+?) \S+$", dockerfile, re.M)
+    allowed = {ln[1:].rstrip("/") for ln in ignore if ln.startswith("!")}
+    sources = [src.rstrip("/") for line in copied for src in line.split()]
+    check("image: everything the Dockerfile copies is allowed into the build context",
+          sources and all(s in allowed for s in sources), f"{sources} vs {sorted(allowed)}")
+
+
+def notes_checks():
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client"])
+    notes = p.stdout.split("NOTES:", 1)[-1] if "NOTES:" in p.stdout else ""
+    check("notes: show the health check (port-forward + buf curl / grpc_health_probe on grpc.health.v1)",
+          p.returncode == 0 and "port-forward" in notes and "grpc.health.v1.Health/Check" in notes
+          and "grpc_health_probe" in notes and '"service":"readiness"' in notes, p.stderr[:300])
+    check("notes: show how to route a first case (RouteCase with the example case)",
+          "RoutingService/RouteCase" in notes and "first-case.json" in notes)
+    case = json.loads((CHART / "examples" / "first-case.json").read_text())
+    check("notes: the example case file is a RouteCase request", {"request_id", "application"} <= case.keys())
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client",
+             "--set", "redis.enabled=false", "--set", "replicaCount=1"])
+    check("notes: the embedded mode is called out as not durable", "NOTHING IS DURABLE" in p.stdout)
+
+
+def main():
+    for group in (lint_checks, render_checks, default_checks, redis_checks, network_policy_checks, headless_checks,
+                  pdb_checks, schema_checks, guard_checks, tls_checks, external_redis_checks, hpa_checks,
+                  servicemonitor_checks, shutdown_and_image_checks, notes_checks):
+        safe(group.__name__, group)
+    print(f"chart: {passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
