@@ -33,6 +33,9 @@ internal sealed record CaseCursor(string CaseId);
 /// <summary>An entry of the outbox: one case to deliver, with the id the store needs to acknowledge it.</summary>
 internal sealed record OutboxEntry(string EntryId, string CaseId);
 
+/// <summary>Depth and age of the outbox, for metrics and operators.</summary>
+internal sealed record OutboxStats(long Waiting, TimeSpan OldestAge, long Scheduled, long DeadLetters);
+
 /// <summary>One page of cases.</summary>
 internal sealed record CasePage(IReadOnlyList<V1.RoutedCase> Cases, CaseCursor? Next);
 
@@ -74,4 +77,22 @@ internal interface ICaseStore
 
     /// <summary>Removes a delivered (or dead-lettered) entry from the outbox.</summary>
     Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes over entries that another consumer has held, unacknowledged, for longer than <paramref name="minIdle"/>
+    /// (a worker that died): they are delivered again by this one.
+    /// </summary>
+    Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken);
+
+    /// <summary>Moves an entry out of the outbox into the schedule, due again at <paramref name="due"/>, as one step.</summary>
+    Task RescheduleAsync(OutboxEntry entry, DateTimeOffset due, CancellationToken cancellationToken);
+
+    /// <summary>Puts scheduled cases that are due back into the outbox; returns how many.</summary>
+    Task<int> ReleaseDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
+
+    /// <summary>Records a dead letter (case id and reason, no payload) and removes the entry from the outbox, as one step.</summary>
+    Task DeadLetterAsync(OutboxEntry entry, string reason, CancellationToken cancellationToken);
+
+    /// <summary>The outbox as operators see it: entries waiting, the oldest one's age, and cases scheduled for later.</summary>
+    Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }

@@ -8,13 +8,22 @@ namespace Tokutei.Routing.Server.Cases;
 /// The embedded default's store: everything in this process, nothing durable. One lock makes each accept atomic,
 /// as the Redis script does in durable mode; cases are cloned in and out so callers never share mutable state.
 /// </summary>
-internal sealed class InMemoryCaseStore : ICaseStore
+internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
 {
     private readonly Lock _gate = new();
+    private readonly SortedSet<(long DueTicks, string CaseId)> _scheduled = [];
+    private long _sequence;
+    private long _deadLetters;
+
+    public InMemoryCaseStore()
+        : this(TimeProvider.System)
+    {
+    }
+
     private readonly Dictionary<string, Entry> _byCaseId = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Entry> _byRequestId = new(StringComparer.Ordinal);
     private readonly SortedList<string, Entry> _newestFirst = new(Comparer<string>.Create((x, y) => string.CompareOrdinal(y, x)));
-    private readonly Channel<string> _outbox = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly Channel<OutboxEntry> _outbox = Channel.CreateUnbounded<OutboxEntry>(new UnboundedChannelOptions { SingleReader = false });
 
     public bool IsDurable => false;
 
@@ -34,7 +43,7 @@ internal sealed class InMemoryCaseStore : ICaseStore
             _byRequestId.Add(newCase.RequestId, entry);
             _byCaseId.Add(entry.Current.CaseId, entry);
             _newestFirst.Add(entry.Current.CaseId, entry);
-            _outbox.Writer.TryWrite(entry.Current.CaseId);
+            Enqueue(entry.Current.CaseId);
             return Task.FromResult(new AcceptResult(AcceptStatus.Created, newCase.RoutedCase.Clone()));
         }
     }
@@ -114,7 +123,7 @@ internal sealed class InMemoryCaseStore : ICaseStore
             if (entry.Current.State == V1.CaseState.DeadLettered)
             {
                 Apply(entry.Current, new CaseTransition(V1.CaseState.Accepted, time, 0, "REDRIVEN"));
-                _outbox.Writer.TryWrite(caseId);
+                Enqueue(caseId);
             }
 
             return Task.FromResult<V1.RoutedCase?>(entry.Current.Clone());
@@ -124,9 +133,9 @@ internal sealed class InMemoryCaseStore : ICaseStore
     public async Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, TimeSpan wait, CancellationToken cancellationToken)
     {
         var entries = new List<OutboxEntry>();
-        while (entries.Count < count && _outbox.Reader.TryRead(out var caseId))
+        while (entries.Count < count && _outbox.Reader.TryRead(out var entry))
         {
-            entries.Add(new OutboxEntry(caseId, caseId));
+            entries.Add(entry);
         }
 
         if (entries.Count == 0)
@@ -148,6 +157,61 @@ internal sealed class InMemoryCaseStore : ICaseStore
 
     /// <summary>The in-memory outbox forgets an entry once read; nothing survives this process anyway.</summary>
     public Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>One process, one consumer: no entry is ever held by another.</summary>
+    public Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<OutboxEntry>>([]);
+
+    public Task RescheduleAsync(OutboxEntry entry, DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        lock (_gate)
+        {
+            _scheduled.Add((due.UtcTicks, entry.CaseId));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<int> ReleaseDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var due = _scheduled.TakeWhile(s => s.DueTicks <= now.UtcTicks).Take(max).ToList();
+            foreach (var item in due)
+            {
+                _scheduled.Remove(item);
+                Enqueue(item.CaseId);
+            }
+
+            return Task.FromResult(due.Count);
+        }
+    }
+
+    public Task DeadLetterAsync(OutboxEntry entry, string reason, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _deadLetters);
+        return Task.CompletedTask;
+    }
+
+    public Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var oldest = _outbox.Reader.TryPeek(out var first) ? now - EnqueuedAt(first) : TimeSpan.Zero;
+        lock (_gate)
+        {
+            return Task.FromResult(new OutboxStats(_outbox.Reader.Count, oldest < TimeSpan.Zero ? TimeSpan.Zero : oldest, _scheduled.Count, Interlocked.Read(ref _deadLetters)));
+        }
+    }
+
+    /// <summary>Entry ids read like Redis stream ids: enqueue time in Unix milliseconds, then a sequence number.</summary>
+    private void Enqueue(string caseId)
+    {
+        var id = $"{clock.GetUtcNow().ToUnixTimeMilliseconds()}-{Interlocked.Increment(ref _sequence)}";
+        _outbox.Writer.TryWrite(new OutboxEntry(id, caseId));
+    }
+
+    private static DateTimeOffset EnqueuedAt(OutboxEntry entry) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(entry.EntryId.AsSpan(0, entry.EntryId.IndexOf('-', StringComparison.Ordinal)), System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Applies a transition to a case: the one definition of how history and state change.</summary>
     public static void Apply(V1.RoutedCase routedCase, CaseTransition transition)

@@ -16,7 +16,12 @@ internal static class StorageExtensions
     public static void AddCaseStorage(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<LoopbackIntake>();
-        builder.Services.AddHostedService<EmbeddedDeliveryWorker>();
+        builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<DeliveryOptions>, DeliveryOptionsValidator>();
+        builder.Services.AddSingleton<IValidateOptions<DeliveryOptions>, DeliveryEndpointsValidator>();
+        builder.Services.AddSingleton<IntakeClients>();
+        builder.Services.AddSingleton<DeliveryPipelines>();
+        builder.Services.AddHostedService<DeliveryWorker>();
         if (builder.Configuration.IsDurableMode())
         {
             builder.AddDurableStorage();

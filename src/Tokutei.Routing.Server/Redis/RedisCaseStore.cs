@@ -75,6 +75,29 @@ internal sealed class RedisCaseStore : ICaseStore
         return 2
         """);
 
+    private static readonly LuaScript RescheduleScript = LuaScript.Prepare("""
+        redis.call('ZADD', @dueKey, @dueMs, @caseId)
+        redis.call('XACK', @outboxKey, @group, @entryId)
+        redis.call('XDEL', @outboxKey, @entryId)
+        return 1
+        """);
+
+    private static readonly LuaScript ReleaseScript = LuaScript.Prepare("""
+        local due = redis.call('ZRANGEBYSCORE', @dueKey, '-inf', @nowMs, 'LIMIT', 0, @max)
+        for _, caseId in ipairs(due) do
+          redis.call('ZREM', @dueKey, caseId)
+          redis.call('XADD', @outboxKey, '*', 'case_id', caseId)
+        end
+        return #due
+        """);
+
+    private static readonly LuaScript DeadLetterScript = LuaScript.Prepare("""
+        redis.call('XADD', @deadLettersKey, '*', 'case_id', @caseId, 'reason', @reason)
+        redis.call('XACK', @outboxKey, @group, @entryId)
+        redis.call('XDEL', @outboxKey, @entryId)
+        return 1
+        """);
+
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisResilience _resilience;
     private readonly PersonalDataProtector _protector;
@@ -301,6 +324,90 @@ internal sealed class RedisCaseStore : ICaseStore
             cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken)
+    {
+        await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
+        var claimed = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => Db.StreamAutoClaimAsync(RedisKeys.Outbox, DeliveryGroup, consumer, (long)minIdle.TotalMilliseconds, "0-0", count).WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        return claimed.ClaimedEntries.Where(e => !e["case_id"].IsNull).Select(e => new OutboxEntry(e.Id!, (string)e["case_id"]!)).ToList();
+    }
+
+    public async Task RescheduleAsync(OutboxEntry entry, DateTimeOffset due, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var parameters = new
+        {
+            dueKey = (RedisKey)RedisKeys.DeliveryDue,
+            outboxKey = (RedisKey)RedisKeys.Outbox,
+            group = DeliveryGroup,
+            entryId = entry.EntryId,
+            caseId = entry.CaseId,
+            dueMs = due.ToUnixTimeMilliseconds(),
+        };
+
+        // Idempotent: a second run re-adds the same member with the same score and acknowledges nothing new.
+        await _resilience.ExecuteAsync(_resilience.Retrying, token => ReleaseOrWrite(RescheduleScript, parameters, token), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> ReleaseDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
+    {
+        var parameters = new
+        {
+            dueKey = (RedisKey)RedisKeys.DeliveryDue,
+            outboxKey = (RedisKey)RedisKeys.Outbox,
+            nowMs = now.ToUnixTimeMilliseconds(),
+            max,
+        };
+
+        // Not retried: a repeat after a lost reply could release a case twice (harmless, but not free).
+        var released = await _resilience.ExecuteAsync(_resilience.Once, token => ReleaseOrWrite(ReleaseScript, parameters, token), cancellationToken).ConfigureAwait(false);
+        return (int)released;
+    }
+
+    public async Task DeadLetterAsync(OutboxEntry entry, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var parameters = new
+        {
+            deadLettersKey = (RedisKey)RedisKeys.DeadLetters,
+            outboxKey = (RedisKey)RedisKeys.Outbox,
+            group = DeliveryGroup,
+            entryId = entry.EntryId,
+            caseId = entry.CaseId,
+            reason,
+        };
+        await _resilience.ExecuteAsync(_resilience.Once, token => ReleaseOrWrite(DeadLetterScript, parameters, token), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            async token =>
+            {
+                var batch = Db.CreateBatch();
+                var waiting = batch.StreamLengthAsync(RedisKeys.Outbox);
+                var first = batch.StreamRangeAsync(RedisKeys.Outbox, "-", "+", 1);
+                var scheduled = batch.SortedSetLengthAsync(RedisKeys.DeliveryDue);
+                var dead = batch.StreamLengthAsync(RedisKeys.DeadLetters);
+                batch.Execute();
+                await Task.WhenAll(waiting, first, scheduled, dead).WaitAsync(token).ConfigureAwait(false);
+                var oldest = TimeSpan.Zero;
+                if (first.Result.Length > 0)
+                {
+                    var id = (string)first.Result[0].Id!;
+                    var enqueued = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(id.AsSpan(0, id.IndexOf('-', StringComparison.Ordinal)), CultureInfo.InvariantCulture));
+                    oldest = now > enqueued ? now - enqueued : TimeSpan.Zero;
+                }
+
+                return new OutboxStats(waiting.Result, oldest, scheduled.Result, dead.Result);
+            },
+            cancellationToken).ConfigureAwait(false);
+
+    private Task<RedisResult> ReleaseOrWrite(LuaScript script, object parameters, CancellationToken token) =>
+        script.EvaluateAsync(Db, parameters).WaitAsync(token);
+
     /// <summary>Creates the outbox consumer group once, from the start of the stream so that no entry is missed.</summary>
     private async Task EnsureGroupAsync(CancellationToken cancellationToken)
     {
@@ -309,17 +416,21 @@ internal sealed class RedisCaseStore : ICaseStore
             return;
         }
 
-        try
-        {
-            await _resilience.ExecuteAsync(
-                _resilience.Retrying,
-                token => Db.StreamCreateConsumerGroupAsync(RedisKeys.Outbox, DeliveryGroup, StreamPosition.Beginning, createStream: true).WaitAsync(token),
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (StoreUnavailableException unavailable) when (unavailable.InnerException is RedisServerException server && server.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
-        {
-            // Another replica created it first.
-        }
+        await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            async token =>
+            {
+                try
+                {
+                    return await Db.StreamCreateConsumerGroupAsync(RedisKeys.Outbox, DeliveryGroup, StreamPosition.Beginning, createStream: true).WaitAsync(token).ConfigureAwait(false);
+                }
+                catch (RedisServerException exists) when (exists.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+                {
+                    // Another replica created it first: not a failure of Redis.
+                    return true;
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
 
         Volatile.Write(ref _groupReady, 1);
     }

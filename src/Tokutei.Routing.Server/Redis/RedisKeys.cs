@@ -26,6 +26,12 @@ internal static class RedisKeys
     /// <summary>The outbox stream read by the delivery workers' consumer group.</summary>
     public const string Outbox = Prefix + "outbox";
 
+    /// <summary>Cases waiting to be delivered again: score = due time in Unix milliseconds.</summary>
+    public const string DeliveryDue = Prefix + "delivery:due";
+
+    /// <summary>Dead letters: case id and reason, for operators.</summary>
+    public const string DeadLetters = Prefix + "deadletters";
+
     /// <summary>The audit stream.</summary>
     public const string Audit = Prefix + "audit";
 

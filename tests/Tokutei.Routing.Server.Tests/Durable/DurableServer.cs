@@ -82,15 +82,32 @@ public sealed class DurableServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits, bounded, until a condition holds; fails with the description when it never does.</summary>
+    /// <summary>
+    /// Waits, bounded, until a condition holds; fails with the description when it never does. A poll answered
+    /// UNAVAILABLE (the store briefly busy on a loaded machine) counts as "not yet".
+    /// </summary>
     public static async Task EventuallyAsync(Func<Task<bool>> condition, string description, TimeSpan? within = null)
     {
-        var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + (within ?? TimeSpan.FromSeconds(15));
-        while (!await condition())
+        var limit = within ?? TimeSpan.FromSeconds(15);
+        var deadline = TimeProvider.System.GetUtcNow().UtcDateTime + limit;
+        string? lastFailure = null;
+        while (true)
         {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (RpcException unavailable) when (unavailable.StatusCode == StatusCode.Unavailable)
+            {
+                lastFailure = unavailable.Status.Detail;
+            }
+
             if (TimeProvider.System.GetUtcNow().UtcDateTime > deadline)
             {
-                Assert.Fail($"Not within {(within ?? TimeSpan.FromSeconds(15)).TotalSeconds} s: {description}");
+                Assert.Fail($"Not within {limit.TotalSeconds} s: {description}" + (lastFailure is null ? string.Empty : $" (last poll: UNAVAILABLE, {lastFailure})"));
             }
 
             await Task.Delay(100);

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tokutei.Routing.V1;
+
+namespace Tokutei.Routing.Server.Tests.Delivery;
+
+/// <summary>
+/// A destination's intake for the delivery tests: a real gRPC server on a loopback port that can fail a share of
+/// calls, lose the reply after committing, delay, reject, or be stopped and started again. Its ledger dedupes on
+/// the delivery key as a real intake must, and every call is recorded with its key.
+/// </summary>
+public sealed class TestIntake : IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    private TestIntake(int port) => Port = port;
+
+    public int Port { get; }
+
+    public string Address => $"http://127.0.0.1:{Port}";
+
+    /// <summary>Share of calls answered UNAVAILABLE before anything is committed.</summary>
+    public double FailureRate { get; set; }
+
+    /// <summary>Share of calls committed and then answered UNAVAILABLE, as if the reply were lost.</summary>
+    public double LostReplyRate { get; set; }
+
+    /// <summary>Time taken before answering (and before committing).</summary>
+    public TimeSpan Delay { get; set; }
+
+    /// <summary>A status every call is answered with, before committing (null: none).</summary>
+    public StatusCode? RejectWith { get; set; }
+
+    /// <summary>Delivery key → receipt: what the intake holds, each case once.</summary>
+    public ConcurrentDictionary<string, string> Ledger { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Every call's delivery key, duplicates included.</summary>
+    public ConcurrentQueue<string> Calls { get; } = new();
+
+    /// <summary>Every committed delivery's request, for checks on what crossed the wire.</summary>
+    public ConcurrentQueue<DeliverCaseRequest> Committed { get; } = new();
+
+    public static async Task<TestIntake> StartAsync()
+    {
+        var intake = new TestIntake(FreePort());
+        await intake.RestartAsync();
+        return intake;
+    }
+
+    /// <summary>Starts (again, after <see cref="StopAsync"/>) on the same port.</summary>
+    public async Task RestartAsync()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, o => o.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(this);
+        _app = builder.Build();
+        _app.MapGrpcService<Service>();
+        await _app.StartAsync();
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is not null)
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await _app.StopAsync(grace.Token);
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class Service(TestIntake intake) : CaseIntakeService.CaseIntakeServiceBase
+    {
+        public override async Task<DeliverCaseResponse> DeliverCase(DeliverCaseRequest request, ServerCallContext context)
+        {
+            intake.Calls.Enqueue(request.DeliveryKey);
+            if (intake.Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(intake.Delay, context.CancellationToken);
+            }
+
+            if (intake.RejectWith is { } code)
+            {
+                throw new RpcException(new Status(code, "rejected by the test intake"));
+            }
+
+            if (Random.Shared.NextDouble() < intake.FailureRate)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "test intake failure"));
+            }
+
+            var fresh = "receipt-" + Guid.NewGuid().ToString("N");
+            var receipt = intake.Ledger.GetOrAdd(request.DeliveryKey, fresh);
+            var duplicate = !ReferenceEquals(receipt, fresh);
+            if (!duplicate)
+            {
+                intake.Committed.Enqueue(request);
+            }
+
+            if (Random.Shared.NextDouble() < intake.LostReplyRate)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "reply lost"));
+            }
+
+            return new DeliverCaseResponse { ReceiptId = receipt, ReceiveTime = Timestamp.FromDateTimeOffset(TimeProvider.System.GetUtcNow()), Duplicate = duplicate };
+        }
+    }
+}
