@@ -1,4 +1,5 @@
 using Tokutei.Routing.Server.Hosting;
+using Tokutei.Routing.Server.Observability;
 using Tokutei.Routing.Server.Redis;
 
 namespace Tokutei.Routing.Server;
@@ -26,11 +27,13 @@ public static class RoutingApp
         builder.AddRoutingCore();
         builder.AddCaseStorage();
         builder.AddRoutingGrpc();
+        builder.AddRoutingTelemetry();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapRoutingServices();
         app.MapAdminEndpoints();
+        app.MapMetricsEndpoint();
         app.LogStartupWarnings();
         return app;
     }

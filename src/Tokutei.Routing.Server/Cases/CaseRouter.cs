@@ -1,12 +1,14 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using Tokutei.Routing.Core.Identifiers;
 using Tokutei.Routing.Core.Routing;
 using Tokutei.Routing.Server.Api;
 using Tokutei.Routing.Server.Errors;
 using Tokutei.Routing.Server.Hosting;
+using Tokutei.Routing.Server.Observability;
 using Tokutei.Routing.Server.Reference;
 using V1 = Tokutei.Routing.V1;
 
@@ -21,6 +23,7 @@ internal sealed partial class CaseRouter(
     ReferenceData reference,
     TimeProvider clock,
     IOptions<RoutingOptions> options,
+    RoutingTelemetry telemetry,
     ILogger<CaseRouter> logger)
 {
     private readonly RoutingOptions _options = options.Value;
@@ -37,9 +40,25 @@ internal sealed partial class CaseRouter(
             errors.Add("request_id", Reasons.InvalidRequestId, "request_id must be a UUID (e.g. 0b9f8a4e-1f6c-4c1e-9a57-3c2d1e0f4a5b).", "request_id は UUID です。");
         }
 
-        var mapped = ApplicationMapper.Map(application, _options.MaxDocuments, errors);
-        var snapshot = reference.Current;
-        var decision = RulesEngine.Decide(mapped, snapshot, JapanCalendar.Today(clock));
+        CaseApplication mapped;
+        try
+        {
+            mapped = ApplicationMapper.Map(application, _options.MaxDocuments, errors);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            telemetry.RecordDecision("RouteCase", "JURISDICTION_UNSPECIFIED", "malformed");
+            throw;
+        }
+
+        RouteDecision decision;
+        using (var deciding = RoutingTelemetry.Source.StartActivity("routing.decide"))
+        {
+            decision = RulesEngine.Decide(mapped, reference.Current, JapanCalendar.Today(clock));
+            Tag(deciding, decision);
+        }
+
+        telemetry.RecordDecision("RouteCase", ReplyMapper.Jurisdiction(decision.Jurisdiction).ToString(), decision.Accepted ? "accepted" : "refused");
         var payloadHash = PayloadHash(application!);
 
         if (!decision.Accepted)
@@ -69,7 +88,13 @@ internal sealed partial class CaseRouter(
         routedCase.History.Add(new V1.CaseEvent { State = V1.CaseState.Accepted, Time = routedCase.CreateTime, OutcomeCode = "ACCEPTED" });
         routedCase.Warnings.AddRange(decision.Warnings.Select(ReplyMapper.Warning));
 
-        var result = await store.AcceptAsync(new NewCase(requestId, payloadHash, routedCase, application!), cancellationToken).ConfigureAwait(false);
+        AcceptResult result;
+        using (var storing = RoutingTelemetry.Source.StartActivity("case_store.accept"))
+        {
+            result = await store.AcceptAsync(new NewCase(requestId, payloadHash, routedCase, application!, Activity.Current?.Id), cancellationToken).ConfigureAwait(false);
+            storing?.SetTag("tokutei.accept.status", result.Status.ToString());
+        }
+
         switch (result.Status)
         {
             case AcceptStatus.Created:
@@ -99,11 +124,32 @@ internal sealed partial class CaseRouter(
         }
 
         var mapped = ApplicationMapper.Map(application, _options.MaxDocuments, errors);
-        var decision = RulesEngine.Decide(mapped, reference.Current, today ?? JapanCalendar.Today(clock));
+        RouteDecision decision;
+        using (var deciding = RoutingTelemetry.Source.StartActivity("routing.decide"))
+        {
+            decision = RulesEngine.Decide(mapped, reference.Current, today ?? JapanCalendar.Today(clock));
+            Tag(deciding, decision);
+        }
+
+        telemetry.RecordDecision("ExplainRoute", ReplyMapper.Jurisdiction(decision.Jurisdiction).ToString(), decision.Accepted ? "accepted" : "refused");
         var reply = new V1.ExplainRouteResponse { Decision = ReplyMapper.Decision(decision, reference.Age) };
         reply.Violations.AddRange(decision.Violations.Select(ReplyMapper.Violation));
         reply.Warnings.AddRange(decision.Warnings.Select(ReplyMapper.Warning));
         return reply;
+    }
+
+    /// <summary>Span tags of a decision: public facts only (jurisdiction, office code, outcome), never a case id or personal data.</summary>
+    private static void Tag(Activity? activity, RouteDecision decision)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag("tokutei.jurisdiction", ReplyMapper.Jurisdiction(decision.Jurisdiction).ToString());
+        activity.SetTag("tokutei.destination", decision.Destination?.Code);
+        activity.SetTag("tokutei.outcome", decision.Accepted ? "accepted" : "refused");
+        activity.SetTag("tokutei.violations", decision.Violations.Count);
     }
 
     /// <summary>

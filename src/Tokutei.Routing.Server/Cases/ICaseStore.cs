@@ -3,7 +3,7 @@ using V1 = Tokutei.Routing.V1;
 namespace Tokutei.Routing.Server.Cases;
 
 /// <summary>A case ready to be accepted: the reply as first given, and the application for the destination.</summary>
-internal sealed record NewCase(string RequestId, string PayloadHash, V1.RoutedCase RoutedCase, V1.Application Application);
+internal sealed record NewCase(string RequestId, string PayloadHash, V1.RoutedCase RoutedCase, V1.Application Application, string? TraceParent = null);
 
 /// <summary>What <see cref="ICaseStore.AcceptAsync"/> did.</summary>
 internal enum AcceptStatus
@@ -31,7 +31,8 @@ internal sealed record CaseQuery(string? DestinationCode, V1.CaseState State, in
 internal sealed record CaseCursor(string CaseId);
 
 /// <summary>An entry of the outbox: one case to deliver, with the id the store needs to acknowledge it.</summary>
-internal sealed record OutboxEntry(string EntryId, string CaseId);
+/// <param name="TraceParent">The W3C trace context of the call that queued it, so that delivery joins that trace.</param>
+internal sealed record OutboxEntry(string EntryId, string CaseId, string? TraceParent = null);
 
 /// <summary>Depth and age of the outbox, for metrics and operators.</summary>
 internal sealed record OutboxStats(long Waiting, TimeSpan OldestAge, long Scheduled, long DeadLetters);

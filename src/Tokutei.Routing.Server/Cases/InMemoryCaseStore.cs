@@ -43,7 +43,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
             _byRequestId.Add(newCase.RequestId, entry);
             _byCaseId.Add(entry.Current.CaseId, entry);
             _newestFirst.Add(entry.Current.CaseId, entry);
-            Enqueue(entry.Current.CaseId);
+            Enqueue(entry.Current.CaseId, newCase.TraceParent);
             return Task.FromResult(new AcceptResult(AcceptStatus.Created, newCase.RoutedCase.Clone()));
         }
     }
@@ -123,7 +123,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
             if (entry.Current.State == V1.CaseState.DeadLettered)
             {
                 Apply(entry.Current, new CaseTransition(V1.CaseState.Accepted, time, 0, "REDRIVEN"));
-                Enqueue(caseId);
+                Enqueue(caseId, System.Diagnostics.Activity.Current?.Id);
             }
 
             return Task.FromResult<V1.RoutedCase?>(entry.Current.Clone());
@@ -181,7 +181,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
             foreach (var item in due)
             {
                 _scheduled.Remove(item);
-                Enqueue(item.CaseId);
+                Enqueue(item.CaseId, null);
             }
 
             return Task.FromResult(due.Count);
@@ -204,10 +204,10 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
     }
 
     /// <summary>Entry ids read like Redis stream ids: enqueue time in Unix milliseconds, then a sequence number.</summary>
-    private void Enqueue(string caseId)
+    private void Enqueue(string caseId, string? traceParent)
     {
         var id = $"{clock.GetUtcNow().ToUnixTimeMilliseconds()}-{Interlocked.Increment(ref _sequence)}";
-        _outbox.Writer.TryWrite(new OutboxEntry(id, caseId));
+        _outbox.Writer.TryWrite(new OutboxEntry(id, caseId, traceParent));
     }
 
     private static DateTimeOffset EnqueuedAt(OutboxEntry entry) =>

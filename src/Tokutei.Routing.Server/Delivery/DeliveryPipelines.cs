@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using Google.Rpc;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
-using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
+using Polly;
 
 namespace Tokutei.Routing.Server.Delivery;
 
@@ -28,29 +28,6 @@ internal sealed partial class DeliveryPipelines(IOptions<DeliveryOptions> option
     /// <summary>Codes that no retry can fix: the case is dead-lettered at once with the code as its reason.</summary>
     public static bool IsPermanent(StatusCode code) =>
         code is StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.PermissionDenied or StatusCode.Unauthenticated;
-
-    /// <summary>A status code as gRPC names it (UNAVAILABLE, FAILED_PRECONDITION), for a case's history.</summary>
-    public static string CodeName(StatusCode code) => code switch
-    {
-        StatusCode.OK => "OK",
-        StatusCode.Cancelled => "CANCELLED",
-        StatusCode.Unknown => "UNKNOWN",
-        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
-        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
-        StatusCode.NotFound => "NOT_FOUND",
-        StatusCode.AlreadyExists => "ALREADY_EXISTS",
-        StatusCode.PermissionDenied => "PERMISSION_DENIED",
-        StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
-        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
-        StatusCode.Aborted => "ABORTED",
-        StatusCode.OutOfRange => "OUT_OF_RANGE",
-        StatusCode.Unimplemented => "UNIMPLEMENTED",
-        StatusCode.Internal => "INTERNAL",
-        StatusCode.Unavailable => "UNAVAILABLE",
-        StatusCode.DataLoss => "DATA_LOSS",
-        StatusCode.Unauthenticated => "UNAUTHENTICATED",
-        _ => "UNKNOWN",
-    };
 
     public ResiliencePipeline For(string destinationCode) =>
         _pipelines.GetOrAdd(destinationCode, code => new Lazy<ResiliencePipeline>(() => Build(code))).Value;

@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 using Tokutei.Routing.Server.Cases;
+using Tokutei.Routing.Server.Errors;
+using Tokutei.Routing.Server.Observability;
 using V1 = Tokutei.Routing.V1;
 
 namespace Tokutei.Routing.Server.Delivery;
@@ -21,6 +24,7 @@ internal sealed partial class DeliveryWorker(
     IntakeClients intakes,
     DeliveryPipelines pipelines,
     IOptions<DeliveryOptions> options,
+    RoutingTelemetry telemetry,
     TimeProvider clock,
     ILogger<DeliveryWorker> logger) : BackgroundService
 {
@@ -201,14 +205,23 @@ internal sealed partial class DeliveryWorker(
             return;
         }
 
-        var target = intakes.Resolve(routedCase.Decision.Destination);
+        var destination = routedCase.Decision.Destination;
+        var target = intakes.Resolve(destination);
+        var kind = destination.Kind.ToString();
+
+        // Delivery continues the trace of the RouteCase call that queued the case; HttpClient carries it on to the intake.
+        ActivityContext.TryParse(entry.TraceParent, null, out var parent);
+        using var activity = RoutingTelemetry.Source.StartActivity("delivery.deliver", ActivityKind.Internal, parent);
+        activity?.SetTag("tokutei.destination", destination.Code);
+        activity?.SetTag("tokutei.destination_kind", kind);
+
         var cycles = routedCase.History.Count(e => e.OutcomeCode == Started);
         routedCase = await store.RecordAsync(entry.CaseId, new CaseTransition(V1.CaseState.Delivering, clock.GetUtcNow(), 0, Started), none).ConfigureAwait(false) ?? routedCase;
         var request = new V1.DeliverCaseRequest { DeliveryKey = routedCase.CaseId, RoutedCase = routedCase, Application = application };
         var attempt = attemptsBefore;
         try
         {
-            var receipt = await pipelines.For(routedCase.Decision.Destination.Code).ExecuteAsync(
+            var receipt = await pipelines.For(destination.Code).ExecuteAsync(
                 async token =>
                 {
                     if (attempt >= _options.MaxAttempts)
@@ -219,11 +232,18 @@ internal sealed partial class DeliveryWorker(
                     attempt++;
                     try
                     {
-                        return await intakes.DeliverAsync(target, request, token).ConfigureAwait(false);
+                        var delivered = await intakes.DeliverAsync(target, request, token).ConfigureAwait(false);
+                        telemetry.RecordDeliveryAttempt(kind, "OK");
+                        return delivered;
                     }
-                    catch (RpcException failure) when (!DeliveryPipelines.IsPermanent(failure.StatusCode))
+                    catch (RpcException failure)
                     {
-                        await store.RecordAsync(entry.CaseId, new CaseTransition(V1.CaseState.Delivering, clock.GetUtcNow(), attempt, DeliveryPipelines.CodeName(failure.StatusCode)), none).ConfigureAwait(false);
+                        telemetry.RecordDeliveryAttempt(kind, RpcErrors.CodeName(failure.StatusCode));
+                        if (!DeliveryPipelines.IsPermanent(failure.StatusCode))
+                        {
+                            await store.RecordAsync(entry.CaseId, new CaseTransition(V1.CaseState.Delivering, clock.GetUtcNow(), attempt, RpcErrors.CodeName(failure.StatusCode)), none).ConfigureAwait(false);
+                        }
+
                         throw;
                     }
                 },
@@ -231,27 +251,32 @@ internal sealed partial class DeliveryWorker(
 
             await store.RecordAsync(entry.CaseId, new CaseTransition(V1.CaseState.Delivered, clock.GetUtcNow(), attempt, "OK", receipt.ReceiptId), none).ConfigureAwait(false);
             await store.AcknowledgeAsync(entry, none).ConfigureAwait(false);
-            LogDelivered(logger, entry.CaseId, routedCase.Decision.Destination.Code, attempt);
+            activity?.SetTag("tokutei.outcome", "DELIVERED");
+            LogDelivered(logger, entry.CaseId, destination.Code, attempt);
         }
         catch (RpcException rejected) when (DeliveryPipelines.IsPermanent(rejected.StatusCode))
         {
-            await DeadLetterAsync(entry, DeliveryPipelines.CodeName(rejected.StatusCode), attempt).ConfigureAwait(false);
+            activity?.SetTag("tokutei.outcome", "DEAD_LETTERED");
+            await DeadLetterAsync(entry, RpcErrors.CodeName(rejected.StatusCode), attempt).ConfigureAwait(false);
         }
         catch (AttemptLimitException)
         {
+            activity?.SetTag("tokutei.outcome", "DEAD_LETTERED");
             await DeadLetterAsync(entry, TooManyAttempts, 0).ConfigureAwait(false);
         }
         catch (Exception failure) when (failure is RpcException or BrokenCircuitException)
         {
             if (attempt >= _options.MaxAttempts)
             {
+                activity?.SetTag("tokutei.outcome", "DEAD_LETTERED");
                 await DeadLetterAsync(entry, TooManyAttempts, 0).ConfigureAwait(false);
                 return;
             }
 
             var delay = failure is BrokenCircuitException { RetryAfter: { } wait } ? wait : Backoff(cycles);
             await store.RescheduleAsync(entry, clock.GetUtcNow() + delay, none).ConfigureAwait(false);
-            LogRescheduled(logger, entry.CaseId, routedCase.Decision.Destination.Code, failure is RpcException rpc ? DeliveryPipelines.CodeName(rpc.StatusCode) : "CIRCUIT_OPEN", delay);
+            activity?.SetTag("tokutei.outcome", "RESCHEDULED");
+            LogRescheduled(logger, entry.CaseId, destination.Code, failure is RpcException rpc ? RpcErrors.CodeName(rpc.StatusCode) : "CIRCUIT_OPEN", delay);
         }
     }
 

@@ -1,5 +1,5 @@
-using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Grpc.Core;
 using Tokutei.Routing.Core.Routing;
 using Tokutei.Routing.Server.Redis;
 

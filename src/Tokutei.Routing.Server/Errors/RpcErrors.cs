@@ -1,5 +1,5 @@
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Google.Protobuf;
 using Google.Rpc;
 using Grpc.Core;
 using Tokutei.Routing.Core.Routing;
@@ -26,6 +26,29 @@ internal static class RpcErrors
         FailureClass.Unavailable => StatusCode.Unavailable,
         FailureClass.DeadlineExceeded => StatusCode.DeadlineExceeded,
         _ => StatusCode.Internal,
+    };
+
+    /// <summary>A status code as gRPC names it (UNAVAILABLE, FAILED_PRECONDITION), for a case's history.</summary>
+    public static string CodeName(StatusCode code) => code switch
+    {
+        StatusCode.OK => "OK",
+        StatusCode.Cancelled => "CANCELLED",
+        StatusCode.Unknown => "UNKNOWN",
+        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
+        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
+        StatusCode.NotFound => "NOT_FOUND",
+        StatusCode.AlreadyExists => "ALREADY_EXISTS",
+        StatusCode.PermissionDenied => "PERMISSION_DENIED",
+        StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
+        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
+        StatusCode.Aborted => "ABORTED",
+        StatusCode.OutOfRange => "OUT_OF_RANGE",
+        StatusCode.Unimplemented => "UNIMPLEMENTED",
+        StatusCode.Internal => "INTERNAL",
+        StatusCode.Unavailable => "UNAVAILABLE",
+        StatusCode.DataLoss => "DATA_LOSS",
+        StatusCode.Unauthenticated => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
     };
 
     /// <summary>INVALID_ARGUMENT listing every malformed field.</summary>

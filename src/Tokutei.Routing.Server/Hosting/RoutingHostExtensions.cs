@@ -5,6 +5,7 @@ using Tokutei.Routing.Core.Reference;
 using Tokutei.Routing.Server.Api;
 using Tokutei.Routing.Server.Cases;
 using Tokutei.Routing.Server.Errors;
+using Tokutei.Routing.Server.Observability;
 using Tokutei.Routing.Server.Reference;
 
 namespace Tokutei.Routing.Server.Hosting;
@@ -59,6 +60,8 @@ internal static partial class RoutingHostExtensions
     {
         builder.Services.AddGrpc(grpc =>
         {
+            // Outermost first: telemetry sees the final status the error interceptor settles on.
+            grpc.Interceptors.Add<TelemetryInterceptor>();
             grpc.Interceptors.Add<ErrorInterceptor>();
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = 1024 * 1024;
@@ -71,7 +74,9 @@ internal static partial class RoutingHostExtensions
                 health.Services.Map("liveness", r => r.Tags.Contains(HealthTags.Live));
             })
             .AddCheck<ReferenceDataHealthCheck>("reference-data", tags: [HealthTags.Startup, HealthTags.Ready])
-            .AddCheck<LivenessHealthCheck>("liveness", tags: [HealthTags.Live]);
+            .AddCheck<LivenessHealthCheck>("liveness", tags: [HealthTags.Live])
+            .AddCheck<ShutdownHealthCheck>("shutdown", tags: [HealthTags.Ready]);
+        builder.Services.AddHostedService<GracefulShutdown>();
         builder.Services.Configure<HealthCheckPublisherOptions>(o =>
         {
             o.Delay = TimeSpan.Zero;

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Tokutei.Routing.Server.Cases;
@@ -35,7 +35,7 @@ internal sealed class RedisCaseStore : ICaseStore
         redis.call('PEXPIRE', @caseKey, @retentionMs)
         redis.call('ZADD', @allKey, 0, @caseId)
         redis.call('ZADD', @destinationKey, 0, @caseId)
-        redis.call('XADD', @outboxKey, '*', 'case_id', @caseId)
+        redis.call('XADD', @outboxKey, '*', 'case_id', @caseId, 'traceparent', @traceParent)
         redis.call('XADD', @auditKey, '*', 'event', 'ACCEPTED', 'case_id', @caseId, 'office', @submitter, 'time', @createdMs)
         return {0}
         """);
@@ -150,6 +150,7 @@ internal sealed class RedisCaseStore : ICaseStore
             destination,
             submitter = routedCase.SubmitterOfficeCode,
             retentionMs = (long)_options.CaseRetention.TotalMilliseconds,
+            traceParent = newCase.TraceParent ?? string.Empty,
         };
 
         // Safe to retry: a second run of the script finds the idempotency record of the first.
@@ -304,7 +305,7 @@ internal sealed class RedisCaseStore : ICaseStore
             return [];
         }
 
-        return entries.Select(e => new OutboxEntry(e.Id!, (string)e["case_id"]!)).ToList();
+        return entries.Select(Entry).ToList();
     }
 
     public async Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken)
@@ -331,7 +332,7 @@ internal sealed class RedisCaseStore : ICaseStore
             _resilience.Retrying,
             token => Db.StreamAutoClaimAsync(RedisKeys.Outbox, DeliveryGroup, consumer, (long)minIdle.TotalMilliseconds, "0-0", count).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
-        return claimed.ClaimedEntries.Where(e => !e["case_id"].IsNull).Select(e => new OutboxEntry(e.Id!, (string)e["case_id"]!)).ToList();
+        return claimed.ClaimedEntries.Where(e => !e["case_id"].IsNull).Select(Entry).ToList();
     }
 
     public async Task RescheduleAsync(OutboxEntry entry, DateTimeOffset due, CancellationToken cancellationToken)
@@ -478,6 +479,12 @@ internal sealed class RedisCaseStore : ICaseStore
 
     /// <summary>A time as 100 ns ticks since the Unix epoch: the precision of a <see cref="Timestamp"/> we keep.</summary>
     private static long UnixTicks(DateTimeOffset time) => time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+
+    private static OutboxEntry Entry(StreamEntry entry)
+    {
+        var traceParent = entry["traceparent"];
+        return new OutboxEntry(entry.Id!, (string)entry["case_id"]!, traceParent.IsNullOrEmpty ? null : (string)traceParent!);
+    }
 
     private static V1.CaseEvent Event(CaseTransition transition) => new()
     {

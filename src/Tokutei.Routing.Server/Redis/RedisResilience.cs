@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Options;
-using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
+using Polly;
 using StackExchange.Redis;
 
 namespace Tokutei.Routing.Server.Redis;

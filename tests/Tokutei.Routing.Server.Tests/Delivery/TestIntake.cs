@@ -45,6 +45,9 @@ public sealed class TestIntake : IAsyncDisposable
     /// <summary>Every call's delivery key, duplicates included.</summary>
     public ConcurrentQueue<string> Calls { get; } = new();
 
+    /// <summary>The W3C traceparent header of every call.</summary>
+    public ConcurrentQueue<string> TraceParents { get; } = new();
+
     /// <summary>Every committed delivery's request, for checks on what crossed the wire.</summary>
     public ConcurrentQueue<DeliverCaseRequest> Committed { get; } = new();
 
@@ -93,6 +96,11 @@ public sealed class TestIntake : IAsyncDisposable
         public override async Task<DeliverCaseResponse> DeliverCase(DeliverCaseRequest request, ServerCallContext context)
         {
             intake.Calls.Enqueue(request.DeliveryKey);
+            if (context.RequestHeaders.GetValue("traceparent") is { } traceParent)
+            {
+                intake.TraceParents.Enqueue(traceParent);
+            }
+
             if (intake.Delay > TimeSpan.Zero)
             {
                 await Task.Delay(intake.Delay, context.CancellationToken);

@@ -25,6 +25,7 @@ public sealed class DurableServer : IAsyncDisposable
         _app = app;
         Logs = logs;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => a.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+        Address = address;
         _channel = GrpcChannel.ForAddress(address);
         Routing = new RoutingService.RoutingServiceClient(_channel);
         Health = new Health.HealthClient(_channel);
@@ -35,13 +36,17 @@ public sealed class DurableServer : IAsyncDisposable
 
     public CapturedLogs Logs { get; }
 
+    public string Address { get; }
+
     public RoutingService.RoutingServiceClient Routing { get; }
 
     public Health.HealthClient Health { get; }
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<DurableServer> StartAsync(RedisServer redis, params string[] settings)
+    public static Task<DurableServer> StartAsync(RedisServer redis, params string[] settings) => StartAsync(redis, null, settings);
+
+    public static async Task<DurableServer> StartAsync(RedisServer redis, Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var logs = new CapturedLogs();
         var args = new List<string>
@@ -63,6 +68,7 @@ public sealed class DurableServer : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);
+            configure?.Invoke(builder);
         });
         await app.StartAsync(CancellationToken.None);
         return new DurableServer(app, logs);
