@@ -43,7 +43,8 @@ proto-deps: restore
 	test -f $(GOOGLE_PROTOS)/google/type/date.proto
 
 run: restore
-	ASPNETCORE_ENVIRONMENT=$${ASPNETCORE_ENVIRONMENT:-Development} dotnet run --project $(SERVER) -c $(CONFIG) --no-launch-profile
+	ASPNETCORE_ENVIRONMENT=$${ASPNETCORE_ENVIRONMENT:-Development} Security__AllowUnauthenticated=$${Security__AllowUnauthenticated:-true} \
+	  dotnet run --project $(SERVER) -c $(CONFIG) --no-launch-profile
 
 test: build tools proto-deps $(TEST_PREREQS)
 	mkdir -p artifacts

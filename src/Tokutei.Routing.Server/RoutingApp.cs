@@ -1,6 +1,7 @@
 using Tokutei.Routing.Server.Hosting;
 using Tokutei.Routing.Server.Observability;
 using Tokutei.Routing.Server.Redis;
+using Tokutei.Routing.Server.Security;
 
 namespace Tokutei.Routing.Server;
 
@@ -25,12 +26,15 @@ public static class RoutingApp
         var builder = WebApplication.CreateBuilder(args);
         builder.AddRoutingKestrel();
         builder.AddRoutingCore();
+        builder.AddRoutingSecurity();
         builder.AddCaseStorage();
         builder.AddRoutingGrpc();
         builder.AddRoutingTelemetry();
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseListenerRoles();
+        app.UseRoutingSecurity();
         app.MapRoutingServices();
         app.MapAdminEndpoints();
         app.MapMetricsEndpoint();

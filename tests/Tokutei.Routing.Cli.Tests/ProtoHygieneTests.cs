@@ -90,7 +90,7 @@ public sealed class ProtoHygieneTests
             var service = files.Single(f => f.Name == "tokutei/routing/v1/routing_service.proto").Service.Single();
             Assert.Equal("RoutingService", service.Name);
             Assert.Equal(
-                ["RouteCase", "ExplainRoute", "GetCase", "ListCases", "RedriveCase", "ListProcedures", "ListOffices", "GetOffice"],
+                ["RouteCase", "ExplainRoute", "GetCase", "ListCases", "RedriveCase", "ListProcedures", "ListOffices", "GetOffice", "GetCaseAudit"],
                 service.Method.Select(m => m.Name).ToArray());
         }
         finally

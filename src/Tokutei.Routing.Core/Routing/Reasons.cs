@@ -67,6 +67,13 @@ public static class Reasons
     public const string RequestIdReused = "REQUEST_ID_REUSED";
     public const string CaseNotDeadLettered = "CASE_NOT_DEAD_LETTERED";
 
+    // Identity and limits.
+    public const string AuthenticationRequired = "AUTHENTICATION_REQUIRED";
+    public const string RoleRequired = "ROLE_REQUIRED";
+    public const string CaseAccessDenied = "CASE_ACCESS_DENIED";
+    public const string RateLimited = "RATE_LIMITED";
+    public const string ProcessingTimeLimit = "PROCESSING_TIME_LIMIT";
+
     // Other answers.
     public const string CaseNotFound = "CASE_NOT_FOUND";
     public const string OfficeNotFound = "OFFICE_NOT_FOUND";
@@ -114,6 +121,11 @@ public static class Reasons
         new(DocumentFactsMismatch, FailureClass.FailedPrecondition, "A fact written on a document disagrees with the applicant or another document.", "書類の記載事項が申請人又は他の書類と一致しません。"),
         new(RequestIdReused, FailureClass.FailedPrecondition, "The request id was used before with another application.", "この request_id は別の申請で使用済みです。"),
         new(CaseNotDeadLettered, FailureClass.FailedPrecondition, "Only a dead-lettered case can be redriven.", "配送不能となった案件のみ再送できます。"),
+        new(AuthenticationRequired, FailureClass.Unauthenticated, "The call carries no valid credentials (client certificate or bearer token).", "認証情報(クライアント証明書又はトークン)がないか無効です。"),
+        new(RoleRequired, FailureClass.PermissionDenied, "The calling agency's roles do not allow this call.", "この機関の権限ではこの操作はできません。"),
+        new(CaseAccessDenied, FailureClass.PermissionDenied, "The calling agency may not read this case (whether or not it exists).", "この案件を参照する権限がありません。"),
+        new(RateLimited, FailureClass.ResourceExhausted, "The calling agency is over its rate limit; retry after the RetryInfo delay.", "呼出し回数の上限を超えました。時間をおいて再試行してください。"),
+        new(ProcessingTimeLimit, FailureClass.DeadlineExceeded, "The call reached the server's processing time limit (the default or maximum deadline).", "処理時間の上限に達しました。"),
         new(CaseNotFound, FailureClass.NotFound, "No case has this id.", "該当する案件がありません。"),
         new(OfficeNotFound, FailureClass.NotFound, "No office has this code.", "該当する機関がありません。"),
         new(StoreUnavailable, FailureClass.Unavailable, "The case store cannot commit now; retry after the RetryInfo delay.", "現在案件を保存できません。時間をおいて再試行してください。"),

@@ -1,11 +1,10 @@
 using System.Globalization;
 using Grpc.Core;
-using Microsoft.Extensions.Options;
 using Tokutei.Routing.Core.Routing;
 using Tokutei.Routing.Server.Cases;
 using Tokutei.Routing.Server.Errors;
-using Tokutei.Routing.Server.Hosting;
 using Tokutei.Routing.Server.Reference;
+using Tokutei.Routing.Server.Security;
 using V1 = Tokutei.Routing.V1;
 
 namespace Tokutei.Routing.Server.Api;
@@ -15,12 +14,11 @@ internal sealed class RoutingApi(
     CaseRouter router,
     ICaseStore store,
     ReferenceData reference,
-    TimeProvider clock,
-    IOptions<RoutingOptions> options) : V1.RoutingService.RoutingServiceBase
+    TimeProvider clock) : V1.RoutingService.RoutingServiceBase
 {
     public override async Task<V1.RouteCaseResponse> RouteCase(V1.RouteCaseRequest request, ServerCallContext context)
     {
-        var routedCase = await router.RouteAsync(request.RequestId, request.Application, options.Value.AnonymousSubmitterCode, context.CancellationToken).ConfigureAwait(false);
+        var routedCase = await router.RouteAsync(request.RequestId, request.Application, Caller(context), context.CancellationToken).ConfigureAwait(false);
         return new V1.RouteCaseResponse { RoutedCase = routedCase };
     }
 
@@ -30,7 +28,9 @@ internal sealed class RoutingApi(
     public override async Task<V1.GetCaseResponse> GetCase(V1.GetCaseRequest request, ServerCallContext context)
     {
         var caseId = CaseId(request.CaseId);
-        var routedCase = await store.GetAsync(caseId, context.CancellationToken).ConfigureAwait(false) ?? throw RpcErrors.Of(Reasons.CaseNotFound);
+        var caller = Caller(context);
+        var routedCase = await ReadableCaseAsync(caseId, caller, context.CancellationToken).ConfigureAwait(false);
+        await store.AppendAuditAsync(caseId, new AuditDraft(clock.GetUtcNow(), caller.OfficeCode, caller.Authentication, V1.AuditAction.Read), context.CancellationToken).ConfigureAwait(false);
         return new V1.GetCaseResponse { RoutedCase = routedCase };
     }
 
@@ -38,6 +38,18 @@ internal sealed class RoutingApi(
     {
         var pageSize = PageTokens.PageSize(request.PageSize, 50, 500);
         KnownEnum(request.State, "state");
+        var caller = Caller(context);
+        if (!caller.Has(AgencyRoles.Operator))
+        {
+            // A destination lists the cases routed to its own office, and no other.
+            if (request.DestinationCode.Length > 0 && request.DestinationCode != caller.OfficeCode)
+            {
+                throw RpcErrors.Of(Reasons.CaseAccessDenied, subject: "destination_code");
+            }
+
+            request.DestinationCode = caller.OfficeCode;
+        }
+
         var filter = $"{request.DestinationCode}|{(int)request.State}";
         var cursor = PageTokens.CasesCursor(request.PageToken, filter);
         var page = await store.ListAsync(new CaseQuery(request.DestinationCode, request.State, pageSize, cursor), context.CancellationToken).ConfigureAwait(false);
@@ -49,6 +61,7 @@ internal sealed class RoutingApi(
     public override async Task<V1.RedriveCaseResponse> RedriveCase(V1.RedriveCaseRequest request, ServerCallContext context)
     {
         var caseId = CaseId(request.CaseId);
+        var caller = Caller(context);
         var routedCase = await store.RedriveAsync(caseId, clock.GetUtcNow(), context.CancellationToken).ConfigureAwait(false)
             ?? throw RpcErrors.Of(Reasons.CaseNotFound);
         // Idempotent: a case that was dead-lettered and is already back in delivery (or delivered since) is
@@ -58,6 +71,7 @@ internal sealed class RoutingApi(
             throw RpcErrors.Of(Reasons.CaseNotDeadLettered, subject: "case_id");
         }
 
+        await store.AppendAuditAsync(caseId, new AuditDraft(clock.GetUtcNow(), caller.OfficeCode, caller.Authentication, V1.AuditAction.Redriven), context.CancellationToken).ConfigureAwait(false);
         return new V1.RedriveCaseResponse { RoutedCase = routedCase };
     }
 
@@ -114,6 +128,40 @@ internal sealed class RoutingApi(
         var reply = new V1.GetOfficeResponse { Office = ReplyMapper.Office(office) };
         reply.Children.AddRange(snapshot.ChildrenOf(office.Code).Select(ReplyMapper.Office));
         return Task.FromResult(reply);
+    }
+
+    public override async Task<V1.GetCaseAuditResponse> GetCaseAudit(V1.GetCaseAuditRequest request, ServerCallContext context)
+    {
+        var caseId = CaseId(request.CaseId);
+        var records = await store.ReadAuditAsync(caseId, context.CancellationToken).ConfigureAwait(false);
+        if (records.Count == 0 && await store.GetAsync(caseId, context.CancellationToken).ConfigureAwait(false) is null)
+        {
+            throw RpcErrors.Of(Reasons.CaseNotFound);
+        }
+
+        var (valid, firstBroken) = AuditChain.Verify(records);
+        var reply = new V1.GetCaseAuditResponse { ChainValid = valid, FirstBrokenSequence = firstBroken };
+        reply.Records.AddRange(records);
+        return reply;
+    }
+
+    /// <summary>The agency the access interceptor identified for this call.</summary>
+    private static AgencyIdentity Caller(ServerCallContext context) =>
+        AgencyIdentity.From(context) ?? throw RpcErrors.Of(Reasons.AuthenticationRequired);
+
+    /// <summary>
+    /// A case the caller may read. Another office's case answers PERMISSION_DENIED whether or not it exists, so that
+    /// case ids cannot be probed; operators, who may read every case, get NOT_FOUND for an unknown one.
+    /// </summary>
+    private async Task<V1.RoutedCase> ReadableCaseAsync(string caseId, AgencyIdentity caller, CancellationToken cancellationToken)
+    {
+        var routedCase = await store.GetAsync(caseId, cancellationToken).ConfigureAwait(false);
+        if (routedCase is not null && CaseAccess.MayRead(caller, routedCase))
+        {
+            return routedCase;
+        }
+
+        throw caller.Has(AgencyRoles.Operator) ? RpcErrors.Of(Reasons.CaseNotFound) : RpcErrors.Of(Reasons.CaseAccessDenied, subject: "case_id");
     }
 
     /// <summary>An enum filter must hold a value this version of the contract defines.</summary>

@@ -10,6 +10,7 @@ using Tokutei.Routing.Server.Errors;
 using Tokutei.Routing.Server.Hosting;
 using Tokutei.Routing.Server.Observability;
 using Tokutei.Routing.Server.Reference;
+using Tokutei.Routing.Server.Security;
 using V1 = Tokutei.Routing.V1;
 
 namespace Tokutei.Routing.Server.Cases;
@@ -28,8 +29,10 @@ internal sealed partial class CaseRouter(
 {
     private readonly RoutingOptions _options = options.Value;
 
-    public async Task<V1.RoutedCase> RouteAsync(string requestId, V1.Application? application, string submitterCode, CancellationToken cancellationToken)
+    public async Task<V1.RoutedCase> RouteAsync(string requestId, V1.Application? application, AgencyIdentity submitter, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(submitter);
+        var submitterCode = submitter.OfficeCode;
         var errors = new FieldErrors();
         if (string.IsNullOrEmpty(requestId))
         {
@@ -64,7 +67,7 @@ internal sealed partial class CaseRouter(
         if (!decision.Accepted)
         {
             // A retry of a request accepted earlier keeps its original answer even if the rules would now refuse it.
-            var earlier = await store.FindByRequestIdAsync(requestId, cancellationToken).ConfigureAwait(false);
+            var earlier = await store.FindByRequestIdAsync(submitterCode, requestId, cancellationToken).ConfigureAwait(false);
             if (earlier is { } found)
             {
                 return found.PayloadHash == payloadHash ? found.RoutedCase : throw RpcErrors.Of(Reasons.RequestIdReused, subject: "request_id");
@@ -91,7 +94,8 @@ internal sealed partial class CaseRouter(
         AcceptResult result;
         using (var storing = RoutingTelemetry.Source.StartActivity("case_store.accept"))
         {
-            result = await store.AcceptAsync(new NewCase(requestId, payloadHash, routedCase, application!, Activity.Current?.Id), cancellationToken).ConfigureAwait(false);
+            var audit = AuditChain.Next(null, routedCase.CaseId, new AuditDraft(now, submitterCode, submitter.Authentication, V1.AuditAction.Routed, routedCase.Decision.Destination.Code));
+            result = await store.AcceptAsync(new NewCase(requestId, payloadHash, routedCase, application!, audit, Activity.Current?.Id), cancellationToken).ConfigureAwait(false);
             storing?.SetTag("tokutei.accept.status", result.Status.ToString());
         }
 

@@ -3,7 +3,7 @@ using V1 = Tokutei.Routing.V1;
 namespace Tokutei.Routing.Server.Cases;
 
 /// <summary>A case ready to be accepted: the reply as first given, and the application for the destination.</summary>
-internal sealed record NewCase(string RequestId, string PayloadHash, V1.RoutedCase RoutedCase, V1.Application Application, string? TraceParent = null);
+internal sealed record NewCase(string RequestId, string PayloadHash, V1.RoutedCase RoutedCase, V1.Application Application, V1.AuditRecord FirstAudit, string? TraceParent = null);
 
 /// <summary>What <see cref="ICaseStore.AcceptAsync"/> did.</summary>
 internal enum AcceptStatus
@@ -54,8 +54,11 @@ internal interface ICaseStore
 
     Task<AcceptResult> AcceptAsync(NewCase newCase, CancellationToken cancellationToken);
 
-    /// <summary>The case accepted under a request id, with the hash of its application; null if none.</summary>
-    Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken);
+    /// <summary>
+    /// The case an agency accepted under a request id, with the hash of its application; null if none. Request ids
+    /// are scoped by the submitting office: one agency's id never finds another agency's case.
+    /// </summary>
+    Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken);
 
     Task<V1.RoutedCase?> GetAsync(string caseId, CancellationToken cancellationToken);
 
@@ -93,6 +96,12 @@ internal interface ICaseStore
 
     /// <summary>Records a dead letter (case id and reason, no payload) and removes the entry from the outbox, as one step.</summary>
     Task DeadLetterAsync(OutboxEntry entry, string reason, CancellationToken cancellationToken);
+
+    /// <summary>Appends a record to a case's audit chain; false for an unknown case.</summary>
+    Task<bool> AppendAuditAsync(string caseId, AuditDraft draft, CancellationToken cancellationToken);
+
+    /// <summary>A case's audit records, oldest first.</summary>
+    Task<IReadOnlyList<V1.AuditRecord>> ReadAuditAsync(string caseId, CancellationToken cancellationToken);
 
     /// <summary>The outbox as operators see it: entries waiting, the oldest one's age, and cases scheduled for later.</summary>
     Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken);

@@ -32,15 +32,16 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         ArgumentNullException.ThrowIfNull(newCase);
         lock (_gate)
         {
-            if (_byRequestId.TryGetValue(newCase.RequestId, out var existing))
+            var key = RequestKey(newCase.RoutedCase.SubmitterOfficeCode, newCase.RequestId);
+            if (_byRequestId.TryGetValue(key, out var existing))
             {
                 return Task.FromResult(existing.PayloadHash == newCase.PayloadHash
                     ? new AcceptResult(AcceptStatus.Replayed, existing.OriginalReply.Clone())
                     : new AcceptResult(AcceptStatus.Conflict, null));
             }
 
-            var entry = new Entry(newCase.RoutedCase.Clone(), newCase.RoutedCase.Clone(), newCase.Application.Clone(), newCase.PayloadHash);
-            _byRequestId.Add(newCase.RequestId, entry);
+            var entry = new Entry(newCase.RoutedCase.Clone(), newCase.RoutedCase.Clone(), newCase.Application.Clone(), newCase.PayloadHash, [newCase.FirstAudit.Clone()]);
+            _byRequestId.Add(key, entry);
             _byCaseId.Add(entry.Current.CaseId, entry);
             _newestFirst.Add(entry.Current.CaseId, entry);
             Enqueue(entry.Current.CaseId, newCase.TraceParent);
@@ -48,11 +49,11 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         }
     }
 
-    public Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken)
+    public Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            (V1.RoutedCase, string)? found = _byRequestId.TryGetValue(requestId, out var entry) ? (entry.OriginalReply.Clone(), entry.PayloadHash) : null;
+            (V1.RoutedCase, string)? found = _byRequestId.TryGetValue(RequestKey(submitterOfficeCode, requestId), out var entry) ? (entry.OriginalReply.Clone(), entry.PayloadHash) : null;
             return Task.FromResult(found);
         }
     }
@@ -203,6 +204,29 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         }
     }
 
+    public Task<bool> AppendAuditAsync(string caseId, AuditDraft draft, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_byCaseId.TryGetValue(caseId, out var entry))
+            {
+                return Task.FromResult(false);
+            }
+
+            entry.Audit.Add(AuditChain.Next(entry.Audit.Count == 0 ? null : entry.Audit[^1], caseId, draft));
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<IReadOnlyList<V1.AuditRecord>> ReadAuditAsync(string caseId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<V1.AuditRecord> records = _byCaseId.TryGetValue(caseId, out var entry) ? entry.Audit.Select(r => r.Clone()).ToList() : [];
+            return Task.FromResult(records);
+        }
+    }
+
     /// <summary>Entry ids read like Redis stream ids: enqueue time in Unix milliseconds, then a sequence number.</summary>
     private void Enqueue(string caseId, string? traceParent)
     {
@@ -228,5 +252,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         }
     }
 
-    private sealed record Entry(V1.RoutedCase Current, V1.RoutedCase OriginalReply, V1.Application Application, string PayloadHash);
+    private static string RequestKey(string submitter, string requestId) => submitter + "\n" + requestId;
+
+    private sealed record Entry(V1.RoutedCase Current, V1.RoutedCase OriginalReply, V1.Application Application, string PayloadHash, List<V1.AuditRecord> Audit);
 }

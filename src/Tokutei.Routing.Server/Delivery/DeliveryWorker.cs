@@ -250,6 +250,7 @@ internal sealed partial class DeliveryWorker(
                 none).ConfigureAwait(false);
 
             await store.RecordAsync(entry.CaseId, new CaseTransition(V1.CaseState.Delivered, clock.GetUtcNow(), attempt, "OK", receipt.ReceiptId), none).ConfigureAwait(false);
+            await store.AppendAuditAsync(entry.CaseId, new AuditDraft(clock.GetUtcNow(), AuditChain.Router, "system", V1.AuditAction.Delivered, receipt.ReceiptId), none).ConfigureAwait(false);
             await store.AcknowledgeAsync(entry, none).ConfigureAwait(false);
             activity?.SetTag("tokutei.outcome", "DELIVERED");
             LogDelivered(logger, entry.CaseId, destination.Code, attempt);
@@ -283,6 +284,7 @@ internal sealed partial class DeliveryWorker(
     private async Task DeadLetterAsync(OutboxEntry entry, string reason, int attempt)
     {
         await store.RecordAsync(entry.CaseId, new CaseTransition(V1.CaseState.DeadLettered, clock.GetUtcNow(), attempt, reason), CancellationToken.None).ConfigureAwait(false);
+        await store.AppendAuditAsync(entry.CaseId, new AuditDraft(clock.GetUtcNow(), AuditChain.Router, "system", V1.AuditAction.DeadLettered, reason), CancellationToken.None).ConfigureAwait(false);
         await store.DeadLetterAsync(entry, reason, CancellationToken.None).ConfigureAwait(false);
         LogDeadLettered(logger, entry.CaseId, reason);
     }

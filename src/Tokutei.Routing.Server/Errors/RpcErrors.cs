@@ -107,7 +107,7 @@ internal static class RpcErrors
     }
 
     /// <summary>An error with a single reason from the catalogue, described by the catalogue's own text.</summary>
-    public static RpcException Of(string reason, TimeSpan? retryAfter = null, string? subject = null)
+    public static RpcException Of(string reason, TimeSpan? retryAfter = null, string? subject = null, IMessage? extra = null)
     {
         var entry = Reasons.Get(reason);
         var code = CodeOf(entry.Class);
@@ -122,6 +122,11 @@ internal static class RpcErrors
         if (retryAfter is { } delay)
         {
             details.Add(new RetryInfo { RetryDelay = Duration.FromTimeSpan(delay) });
+        }
+
+        if (extra is not null)
+        {
+            details.Add(extra);
         }
 
         return Build(code, reason, [reason], entry.DescriptionEn, entry.DescriptionJa, [.. details]);

@@ -11,6 +11,12 @@ internal sealed class AdminOptions
 
     /// <summary>The port of the admin listener (HTTP/1.1 and HTTP/2); 0 serves the admin endpoints on the main port.</summary>
     public int Port { get; set; }
+
+    /// <summary>
+    /// A plaintext HTTP/2 port serving grpc.health.v1 alone, for probes that cannot speak TLS (the kubelet's gRPC
+    /// probes) when the gRPC port has TLS; 0: none.
+    /// </summary>
+    public int HealthPort { get; set; }
 }
 
 /// <summary>
@@ -20,6 +26,35 @@ internal sealed class AdminOptions
 internal static class AdminEndpoints
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>
+    /// Keeps each listener to its part: the admin port serves /healthz and /metrics, the health port grpc.health.v1,
+    /// and neither serves the routing API (which would otherwise be reachable without TLS there).
+    /// </summary>
+    public static void UseListenerRoles(this WebApplication app)
+    {
+        var adminPort = app.Configuration.GetValue<int>($"{AdminOptions.SectionName}:{nameof(AdminOptions.Port)}");
+        var healthPort = app.Configuration.GetValue<int>($"{AdminOptions.SectionName}:{nameof(AdminOptions.HealthPort)}");
+        if (adminPort == 0 && healthPort == 0)
+        {
+            return;
+        }
+
+        app.Use(async (context, next) =>
+        {
+            var port = context.Connection.LocalPort;
+            var path = context.Request.Path;
+            var allowed = port == adminPort ? path.StartsWithSegments("/healthz") || path.StartsWithSegments("/metrics")
+                : port != healthPort || path.StartsWithSegments("/grpc.health.v1.Health");
+            if (!allowed)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+    }
 
     public static void MapAdminEndpoints(this WebApplication app)
     {

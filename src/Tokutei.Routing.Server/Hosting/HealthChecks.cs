@@ -55,9 +55,10 @@ internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOp
         var result = status switch
         {
             { Reachable: false } when status.CheckedAt == DateTimeOffset.MinValue => HealthCheckResult.Unhealthy("Redis not checked yet", data: data),
-            { Reachable: false } => HealthCheckResult.Degraded("Redis unreachable: routing decisions still served, RouteCase unavailable", data: data),
+            // Still ready: decisions, the catalogue and the directory keep working; RouteCase tells callers to retry.
+            { Reachable: false } => HealthCheckResult.Healthy("Redis unreachable: routing decisions still served, RouteCase unavailable", data),
             { Durable: true } => HealthCheckResult.Healthy("Redis durable", data),
-            _ when options.Value.AllowWeakDurability => HealthCheckResult.Degraded("Redis NOT durable, allowed by Redis:AllowWeakDurability (development only)", data: data),
+            _ when options.Value.AllowWeakDurability => HealthCheckResult.Healthy("Redis NOT durable, allowed by Redis:AllowWeakDurability (development only)", data),
             _ => HealthCheckResult.Unhealthy("Redis could lose accepted cases: " + status.Detail, data: data),
         };
         return Task.FromResult(result);

@@ -7,6 +7,7 @@ using Tokutei.Routing.Server.Cases;
 using Tokutei.Routing.Server.Errors;
 using Tokutei.Routing.Server.Observability;
 using Tokutei.Routing.Server.Reference;
+using Tokutei.Routing.Server.Security;
 
 namespace Tokutei.Routing.Server.Hosting;
 
@@ -24,8 +25,17 @@ internal static partial class RoutingHostExtensions
     public static void AddRoutingKestrel(this WebApplicationBuilder builder)
     {
         var adminPort = builder.Configuration.GetValue<int>($"{AdminOptions.SectionName}:{nameof(AdminOptions.Port)}");
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint =>
-            endpoint.Protocols = adminPort > 0 && endpoint.IPEndPoint?.Port == adminPort ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2));
+        var healthPort = builder.Configuration.GetValue<int>($"{AdminOptions.SectionName}:{nameof(AdminOptions.HealthPort)}");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ConfigureEndpointDefaults(endpoint =>
+                endpoint.Protocols = adminPort > 0 && endpoint.IPEndPoint?.Port == adminPort ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http2);
+
+            // Header limits: agencies send a bearer token and a few gRPC headers, nothing more.
+            kestrel.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            kestrel.Limits.MaxRequestHeaderCount = 64;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 8 * 1024;
+        });
         var urls = builder.Configuration["urls"];
         if (string.IsNullOrEmpty(urls))
         {
@@ -37,6 +47,11 @@ internal static partial class RoutingHostExtensions
             urls += $";http://0.0.0.0:{adminPort}";
         }
 
+        if (healthPort > 0)
+        {
+            urls += $";http://0.0.0.0:{healthPort}";
+        }
+
         builder.WebHost.UseUrls(urls);
     }
 
@@ -44,6 +59,7 @@ internal static partial class RoutingHostExtensions
     public static void AddRoutingCore(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateOnStart();
+        builder.Services.AddOptions<LimitOptions>().BindConfiguration(LimitOptions.SectionName);
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
 
@@ -63,6 +79,9 @@ internal static partial class RoutingHostExtensions
             // Outermost first: telemetry sees the final status the error interceptor settles on.
             grpc.Interceptors.Add<TelemetryInterceptor>();
             grpc.Interceptors.Add<ErrorInterceptor>();
+            grpc.Interceptors.Add<AccessInterceptor>();
+            grpc.Interceptors.Add<RateLimitInterceptor>();
+            grpc.Interceptors.Add<DeadlineInterceptor>();
             grpc.EnableDetailedErrors = false;
             grpc.MaxReceiveMessageSize = 1024 * 1024;
         });

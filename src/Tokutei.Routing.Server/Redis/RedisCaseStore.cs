@@ -36,7 +36,8 @@ internal sealed class RedisCaseStore : ICaseStore
         redis.call('ZADD', @allKey, 0, @caseId)
         redis.call('ZADD', @destinationKey, 0, @caseId)
         redis.call('XADD', @outboxKey, '*', 'case_id', @caseId, 'traceparent', @traceParent)
-        redis.call('XADD', @auditKey, '*', 'event', 'ACCEPTED', 'case_id', @caseId, 'office', @submitter, 'time', @createdMs)
+        redis.call('RPUSH', @auditKey, @audit)
+        redis.call('PEXPIRE', @auditKey, @retentionMs)
         return {0}
         """);
 
@@ -71,8 +72,22 @@ internal sealed class RedisCaseStore : ICaseStore
           redis.call('PEXPIRE', @eventsKey, ttl)
         end
         redis.call('XADD', @outboxKey, '*', 'case_id', @caseId)
-        redis.call('XADD', @auditKey, '*', 'event', 'REDRIVEN', 'case_id', @caseId, 'time', @timeMs)
         return 2
+        """);
+
+    private static readonly LuaScript AppendAuditScript = LuaScript.Prepare("""
+        if redis.call('EXISTS', @caseKey) == 0 then
+          return -1
+        end
+        if redis.call('LLEN', @auditKey) ~= tonumber(@expected) then
+          return 0
+        end
+        redis.call('RPUSH', @auditKey, @record)
+        local ttl = redis.call('PTTL', @caseKey)
+        if ttl > 0 then
+          redis.call('PEXPIRE', @auditKey, ttl)
+        end
+        return 1
         """);
 
     private static readonly LuaScript RescheduleScript = LuaScript.Prepare("""
@@ -133,12 +148,12 @@ internal sealed class RedisCaseStore : ICaseStore
         var destination = routedCase.Decision.Destination.Code;
         var parameters = new
         {
-            requestKey = (RedisKey)RedisKeys.Request(newCase.RequestId),
+            requestKey = (RedisKey)RedisKeys.Request(routedCase.SubmitterOfficeCode, newCase.RequestId),
             caseKey = (RedisKey)RedisKeys.Case(caseId),
             allKey = (RedisKey)RedisKeys.AllCases,
             destinationKey = (RedisKey)RedisKeys.CasesTo(destination),
             outboxKey = (RedisKey)RedisKeys.Outbox,
-            auditKey = (RedisKey)RedisKeys.Audit,
+            auditKey = (RedisKey)RedisKeys.CaseAudit(caseId),
             casePrefix = RedisKeys.Case(string.Empty),
             caseId,
             payloadHash = newCase.PayloadHash,
@@ -148,7 +163,7 @@ internal sealed class RedisCaseStore : ICaseStore
             createdMs = routedCase.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(),
             createdTicks = UnixTicks(routedCase.CreateTime.ToDateTimeOffset()),
             destination,
-            submitter = routedCase.SubmitterOfficeCode,
+            audit = newCase.FirstAudit.ToByteArray(),
             retentionMs = (long)_options.CaseRetention.TotalMilliseconds,
             traceParent = newCase.TraceParent ?? string.Empty,
         };
@@ -167,11 +182,11 @@ internal sealed class RedisCaseStore : ICaseStore
         };
     }
 
-    public async Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken)
+    public async Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken)
     {
         var found = await _resilience.ExecuteAsync(
             _resilience.Retrying,
-            token => Db.HashGetAsync(RedisKeys.Request(requestId), ["case_id", "payload_hash"]).WaitAsync(token),
+            token => Db.HashGetAsync(RedisKeys.Request(submitterOfficeCode, requestId), ["case_id", "payload_hash"]).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         if (found[0].IsNull)
         {
@@ -274,11 +289,9 @@ internal sealed class RedisCaseStore : ICaseStore
             caseKey = (RedisKey)RedisKeys.Case(caseId),
             eventsKey = (RedisKey)RedisKeys.CaseEvents(caseId),
             outboxKey = (RedisKey)RedisKeys.Outbox,
-            auditKey = (RedisKey)RedisKeys.Audit,
             caseId,
             deadLettered = ((int)V1.CaseState.DeadLettered).ToString(CultureInfo.InvariantCulture),
             state = (int)transition.State,
-            timeMs = time.ToUnixTimeMilliseconds(),
             timeTicks = UnixTicks(time),
             caseEvent = Event(transition).ToByteArray(),
         };
@@ -405,6 +418,47 @@ internal sealed class RedisCaseStore : ICaseStore
                 return new OutboxStats(waiting.Result, oldest, scheduled.Result, dead.Result);
             },
             cancellationToken).ConfigureAwait(false);
+
+    public async Task<bool> AppendAuditAsync(string caseId, AuditDraft draft, CancellationToken cancellationToken)
+    {
+        RedisKey auditKey = RedisKeys.CaseAudit(caseId);
+
+        // Optimistic: chain onto the last record, and write only if no other record came in between.
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            var (length, last) = await _resilience.ExecuteAsync(
+                _resilience.Retrying,
+                async token =>
+                {
+                    var batch = Db.CreateBatch();
+                    var count = batch.ListLengthAsync(auditKey);
+                    var tail = batch.ListGetByIndexAsync(auditKey, -1);
+                    batch.Execute();
+                    await Task.WhenAll(count, tail).WaitAsync(token).ConfigureAwait(false);
+                    return (count.Result, tail.Result);
+                },
+                cancellationToken).ConfigureAwait(false);
+            var previous = last.IsNull ? null : V1.AuditRecord.Parser.ParseFrom((byte[])last!);
+            var record = AuditChain.Next(previous, caseId, draft);
+            var parameters = new { caseKey = (RedisKey)RedisKeys.Case(caseId), auditKey, expected = length, record = record.ToByteArray() };
+            var written = (int)await _resilience.ExecuteAsync(_resilience.Once, token => ReleaseOrWrite(AppendAuditScript, parameters, token), cancellationToken).ConfigureAwait(false);
+            if (written != 0)
+            {
+                return written == 1;
+            }
+        }
+
+        throw new StoreUnavailableException(TimeSpan.FromSeconds(1), "audit chain contended");
+    }
+
+    public async Task<IReadOnlyList<V1.AuditRecord>> ReadAuditAsync(string caseId, CancellationToken cancellationToken)
+    {
+        var records = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => Db.ListRangeAsync(RedisKeys.CaseAudit(caseId)).WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        return records.Select(r => V1.AuditRecord.Parser.ParseFrom((byte[])r!)).ToList();
+    }
 
     private Task<RedisResult> ReleaseOrWrite(LuaScript script, object parameters, CancellationToken token) =>
         script.EvaluateAsync(Db, parameters).WaitAsync(token);

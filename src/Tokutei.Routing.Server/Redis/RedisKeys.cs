@@ -8,14 +8,17 @@ internal static class RedisKeys
 {
     public const string Prefix = "tkr:v1:";
 
-    /// <summary>Idempotency record: request id → case id, payload hash and the original reply.</summary>
-    public static string Request(string requestId) => $"{Prefix}req:{requestId}";
+    /// <summary>Idempotency record of one submitting office: request id → case id and payload hash.</summary>
+    public static string Request(string submitterOfficeCode, string requestId) => $"{Prefix}req:{submitterOfficeCode}:{requestId}";
 
     /// <summary>A case: its immutable record, sealed application, state and receipt.</summary>
     public static string Case(string caseId) => $"{Prefix}case:{caseId}";
 
     /// <summary>A case's history after acceptance, append-only.</summary>
     public static string CaseEvents(string caseId) => $"{Prefix}case:{caseId}:events";
+
+    /// <summary>A case's audit chain, append-only.</summary>
+    public static string CaseAudit(string caseId) => $"{Prefix}case:{caseId}:audit";
 
     /// <summary>All case ids, lexically ordered (UUIDv7: creation order).</summary>
     public const string AllCases = Prefix + "cases:all";
@@ -31,9 +34,6 @@ internal static class RedisKeys
 
     /// <summary>Dead letters: case id and reason, for operators.</summary>
     public const string DeadLetters = Prefix + "deadletters";
-
-    /// <summary>The audit stream.</summary>
-    public const string Audit = Prefix + "audit";
 
     /// <summary>The currently published reference data version.</summary>
     public const string ReferenceCurrent = Prefix + "ref:current";

@@ -39,7 +39,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _app = RoutingApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Development"], builder =>
+        _app = RoutingApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Development", "--Security:AllowUnauthenticated", "true", "--Limits:RatePerSecond", "1000000", "--Limits:Burst", "1000000"], builder =>
         {
             builder.Services.RemoveAll<TimeProvider>();
             builder.Services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));

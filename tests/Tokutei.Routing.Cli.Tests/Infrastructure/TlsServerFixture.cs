@@ -67,7 +67,7 @@ public sealed class TlsServerFixture : IAsyncLifetime
         File.WriteAllText(StrangerKeyFile, strangerKey.ExportPkcs8PrivateKeyPem());
 
         var trusted = ca.RawData;
-        _app = RoutingApp.Build(["--urls", "https://127.0.0.1:0", "--environment", "Development"], builder =>
+        _app = RoutingApp.Build(["--urls", "https://127.0.0.1:0", "--environment", "Development", "--Security:AllowUnauthenticated", "true", "--Limits:RatePerSecond", "1000000", "--Limits:Burst", "1000000"], builder =>
         {
             builder.Services.RemoveAll<TimeProvider>();
             builder.Services.AddSingleton<TimeProvider>(new FakeTimeProvider(ServerFixture.Now));

@@ -41,7 +41,8 @@ public abstract class CaseStoreContract : IAsyncLifetime
             SubmitterOfficeCode = "TEST",
         };
         routedCase.History.Add(new CaseEvent { State = CaseState.Accepted, Time = routedCase.CreateTime, OutcomeCode = "ACCEPTED" });
-        return new NewCase(routedCase.RequestId, Cases.CaseRouter.PayloadHash(application), routedCase, application);
+        var audit = AuditChain.Next(null, routedCase.CaseId, new AuditDraft(time, "TEST", "anonymous", AuditAction.Routed, destination));
+        return new NewCase(routedCase.RequestId, Cases.CaseRouter.PayloadHash(application), routedCase, application, audit);
     }
 
     private static string Destination() => "T" + Guid.NewGuid().ToString("N")[..8];
@@ -101,9 +102,10 @@ public abstract class CaseStoreContract : IAsyncLifetime
     public async Task FindByRequestId_GivesTheOriginalAndItsHash()
     {
         var newCase = NewCase(Destination());
-        Assert.Null(await _store.FindByRequestIdAsync(newCase.RequestId, Token));
+        Assert.Null(await _store.FindByRequestIdAsync("TEST", newCase.RequestId, Token));
         await _store.AcceptAsync(newCase, Token);
-        var found = await _store.FindByRequestIdAsync(newCase.RequestId, Token);
+        Assert.Null(await _store.FindByRequestIdAsync("OTHER", newCase.RequestId, Token));
+        var found = await _store.FindByRequestIdAsync("TEST", newCase.RequestId, Token);
         Assert.NotNull(found);
         Assert.Equal(newCase.RoutedCase, found.Value.RoutedCase);
         Assert.Equal(newCase.PayloadHash, found.Value.PayloadHash);
@@ -190,6 +192,40 @@ public abstract class CaseStoreContract : IAsyncLifetime
         Assert.Equal(redriven, again);
         Assert.Equal(1, again!.History.Count(e => e.OutcomeCode == "REDRIVEN"));
         Assert.Null(await _store.RedriveAsync(Guid.CreateVersion7().ToString("D"), TimeProvider.System.GetUtcNow(), Token));
+    }
+
+    [Fact]
+    public async Task Accept_SameRequestIdFromAnotherOffice_IsAnotherCase()
+    {
+        var first = NewCase(Destination());
+        await _store.AcceptAsync(first, Token);
+        var other = NewCase(first.RoutedCase.Decision.Destination.Code, requestId: first.RequestId);
+        other.RoutedCase.SubmitterOfficeCode = "OTHER";
+        var result = await _store.AcceptAsync(other with { PayloadHash = first.PayloadHash }, Token);
+        Assert.Equal(AcceptStatus.Created, result.Status);
+        Assert.NotEqual(first.RoutedCase.CaseId, result.RoutedCase!.CaseId);
+    }
+
+    [Fact]
+    public async Task Audit_ChainsEveryRecordAndDetectsTampering()
+    {
+        var newCase = NewCase(Destination());
+        await _store.AcceptAsync(newCase, Token);
+        var caseId = newCase.RoutedCase.CaseId;
+        Assert.True(await _store.AppendAuditAsync(caseId, new AuditDraft(TimeProvider.System.GetUtcNow(), "131016", "jwt", AuditAction.Read), Token));
+        Assert.True(await _store.AppendAuditAsync(caseId, new AuditDraft(TimeProvider.System.GetUtcNow(), AuditChain.Router, "system", AuditAction.Delivered, "receipt-1"), Token));
+        Assert.False(await _store.AppendAuditAsync(Guid.CreateVersion7().ToString("D"), new AuditDraft(TimeProvider.System.GetUtcNow(), "X", "jwt", AuditAction.Read), Token));
+
+        var records = await _store.ReadAuditAsync(caseId, Token);
+        Assert.Equal([AuditAction.Routed, AuditAction.Read, AuditAction.Delivered], records.Select(r => r.Action));
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Sequence));
+        Assert.Equal((true, 0L), AuditChain.Verify(records));
+
+        var altered = records.Select(r => r.Clone()).ToList();
+        altered[1].OfficeCode = "999999";
+        Assert.Equal((false, 2L), AuditChain.Verify(altered));
+        var removed = records.Where(r => r.Sequence != 2).ToList();
+        Assert.Equal((false, 3L), AuditChain.Verify(removed));
     }
 
     [Fact]

@@ -53,6 +53,9 @@ public sealed class DurableServer : IAsyncDisposable
         {
             "--urls", "http://127.0.0.1:0",
             "--environment", "Development",
+            "--Security:AllowUnauthenticated", "true",
+            "--Limits:RatePerSecond", "1000000",
+            "--Limits:Burst", "1000000",
             "--ConnectionStrings:Redis", redis.ConnectionString + ",connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
             "--Encryption:ActiveKeyId", "test1",
             "--Encryption:Keys:test1", EncryptionKey,

@@ -78,13 +78,13 @@ public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreCo
         var db = fixture.Connection.GetDatabase();
         var newCase = NewCase("OSAKA");
         var outboxBefore = await db.StreamLengthAsync(RedisKeys.Outbox);
-        var auditBefore = await db.StreamLengthAsync(RedisKeys.Audit);
+
         await store.AcceptAsync(newCase, TestContext.Current.CancellationToken);
 
-        Assert.True(await db.KeyExistsAsync(RedisKeys.Request(newCase.RequestId)));
+        Assert.True(await db.KeyExistsAsync(RedisKeys.Request("TEST", newCase.RequestId)));
         Assert.True(await db.KeyExistsAsync(RedisKeys.Case(newCase.RoutedCase.CaseId)));
         Assert.True(await db.StreamLengthAsync(RedisKeys.Outbox) >= outboxBefore + 1);
-        Assert.Equal(auditBefore + 1, await db.StreamLengthAsync(RedisKeys.Audit));
+        Assert.Equal(1, await db.ListLengthAsync(RedisKeys.CaseAudit(newCase.RoutedCase.CaseId)));
         var ttl = await db.KeyTimeToLiveAsync(RedisKeys.Case(newCase.RoutedCase.CaseId));
         Assert.InRange(ttl!.Value, TimeSpan.FromDays(729), TimeSpan.FromDays(730));
     }

@@ -38,6 +38,8 @@ public sealed class ServerProcess : IDisposable
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Tokutei.Routing.Server.dll"));
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        start.ArgumentList.Add("--Security:AllowUnauthenticated");
+        start.ArgumentList.Add("true");
         foreach (var setting in settings)
         {
             start.ArgumentList.Add(setting);

@@ -52,7 +52,7 @@ public class RoutingServerFixture : IAsyncLifetime
     {
         // Development: the server maps gRPC reflection outside production only. The environment must be known
         // before RoutingApp wires the services, hence the command-line switch rather than the configure callback.
-        _app = RoutingApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Development"], builder =>
+        _app = RoutingApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Development", "--Security:AllowUnauthenticated", "true", "--Limits:RatePerSecond", "1000000", "--Limits:Burst", "1000000"], builder =>
         {
             // The server registers TimeProvider.System; replace it rather than rely on "last registration wins".
             builder.Services.RemoveAll<TimeProvider>();
