@@ -214,7 +214,7 @@ public sealed class DeliveryTests
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[]
         {
-            serverDll, "--urls", "http://127.0.0.1:0", "--Security:AllowUnauthenticated", "true",
+            serverDll, "--urls", "http://127.0.0.1:0", "--Security:AllowUnauthenticated", "true", "--Limits:RatePerSecond", "1000000", "--Limits:Burst", "1000000",
             "--ConnectionStrings:Redis", redis.ConnectionString,
             "--Encryption:ActiveKeyId", "test1", "--Encryption:Keys:test1", DurableServer.EncryptionKey,
             "--Delivery:Endpoints:Municipality", intake.Address,

@@ -38,8 +38,11 @@ public sealed class ServerProcess : IDisposable
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Tokutei.Routing.Server.dll"));
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
-        start.ArgumentList.Add("--Security:AllowUnauthenticated");
-        start.ArgumentList.Add("true");
+        foreach (var argument in new[] { "--Security:AllowUnauthenticated", "true", "--Limits:RatePerSecond", "1000000", "--Limits:Burst", "1000000" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         foreach (var setting in settings)
         {
             start.ArgumentList.Add(setting);
