@@ -27,12 +27,14 @@ public static class RoutingApp
         builder.AddRoutingKestrel();
         builder.AddRoutingCore();
         builder.AddRoutingSecurity();
+        builder.AddPersonalDataRedaction();
         builder.AddCaseStorage();
         builder.AddRoutingGrpc();
         builder.AddRoutingTelemetry();
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        app.UseMalformedMessageStatus();
         app.UseListenerRoles();
         app.UseRoutingSecurity();
         app.MapRoutingServices();

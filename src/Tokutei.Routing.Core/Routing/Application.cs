@@ -47,22 +47,30 @@ public enum DocumentKind
     Other,
 }
 
-/// <summary>A name as registered; compared, never normalised beyond NFC.</summary>
-public sealed record PersonName(string FamilyName, string GivenName, string NameKanji)
+/// <summary>A name as registered; compared, never normalised beyond NFC. Personal data: never printed.</summary>
+public sealed record PersonName([property: PersonalData] string FamilyName, [property: PersonalData] string GivenName, [property: PersonalData] string NameKanji)
 {
     public static readonly PersonName Empty = new(string.Empty, string.Empty, string.Empty);
+
+    public override string ToString() => "PersonName { [personal data] }";
 }
 
-/// <summary>The applicant. Personal data throughout.</summary>
+/// <summary>The applicant. Personal data throughout: never printed.</summary>
 public sealed record Applicant(
     ApplicantCategory Category,
     ResidentRecord ResidentRecord,
-    ResidenceCardNumber? CardNumber,
-    PersonName Name,
-    DateOnly BirthDate);
+    [property: PersonalData] ResidenceCardNumber? CardNumber,
+    [property: PersonalData] PersonName Name,
+    [property: PersonalData] DateOnly BirthDate)
+{
+    public override string ToString() => $"Applicant {{ Category = {Category}, ResidentRecord = {ResidentRecord}, [personal data] }}";
+}
 
-/// <summary>The holder facts written on a document; each part is optional.</summary>
-public sealed record DocumentFacts(PersonName? HolderName, DateOnly? HolderBirthDate, ResidenceCardNumber? CardNumber);
+/// <summary>The holder facts written on a document; each part is optional. Personal data: never printed.</summary>
+public sealed record DocumentFacts([property: PersonalData] PersonName? HolderName, [property: PersonalData] DateOnly? HolderBirthDate, [property: PersonalData] ResidenceCardNumber? CardNumber)
+{
+    public override string ToString() => "DocumentFacts { [personal data] }";
+}
 
 /// <summary>Facts of a photo.</summary>
 public sealed record PhotoFacts(DateOnly TakenOn, int HeightMm, int WidthMm);

@@ -40,3 +40,22 @@ public sealed class ReasonCatalogueTests
         Assert.Equal(domain.Count, domain.Distinct(StringComparer.Ordinal).Count());
     }
 }
+
+public sealed class PersonalDataTests
+{
+    [Fact]
+    public void DomainTypes_NeverPrintPersonalData()
+    {
+        var application = Applications.Bureau() with
+        {
+            Applicant = Applications.Bureau().Applicant with { Name = new PersonName("QZFAMILY", "QZGIVEN", "QZKANJI") },
+            Documents = [new SubmittedDocument(DocumentKind.ResidenceCard, new DocumentFacts(new PersonName("QZFAMILY", "QZGIVEN", "QZKANJI"), new DateOnly(1990, 4, 1), Applications.Card("AB12345678CD")), null)],
+        };
+        foreach (var text in new[] { application.ToString(), application.Applicant.ToString(), application.Applicant.Name.ToString(), application.Documents[0].ToString(), $"{application.Documents[0].Facts}" })
+        {
+            Assert.DoesNotContain("QZ", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("12345678", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("1990", text, StringComparison.Ordinal);
+        }
+    }
+}
