@@ -103,7 +103,7 @@ public static class Reasons
         new(InvalidPageSize, FailureClass.InvalidArgument, "page_size is out of range.", "page_size が範囲外です。"),
         new(InvalidPageToken, FailureClass.InvalidArgument, "page_token was not issued for this query.", "page_token が不正です。"),
         new(InvalidCaseId, FailureClass.InvalidArgument, "case_id is not a UUID.", "case_id が UUID ではありません。"),
-        new(MalformedMessage, FailureClass.InvalidArgument, "The request is not a readable protobuf message of the RPC (bad framing, truncated, invalid UTF-8 in a string).", "リクエストを読み取れません(形式不正・途中で切れている・文字列のUTF-8不正)。"),
+        new(MalformedMessage, FailureClass.InvalidArgument, "The request is not a readable protobuf message of the RPC (bad framing, truncated, invalid UTF-8 in a string, or over the 1 MiB limit).", "リクエストを読み取れません(形式不正・途中で切れている・文字列のUTF-8不正・1MiB超過)。"),
         new(InvalidPrefectureCode, FailureClass.InvalidArgument, "prefecture_code is not a JIS X 0401 code from 01 to 47.", "prefecture_code が01〜47の都道府県コードではありません。"),
         new(NotYetInOperation, FailureClass.FailedPrecondition, "Filed before the system starts (2026-06-14).", "制度の施行日(2026年6月14日)より前の申請です。"),
         new(ApplicantNotEligible, FailureClass.FailedPrecondition, "The applicant is neither a mid to long-term resident nor a special permanent resident.", "申請人が中長期在留者又は特別永住者ではありません。"),

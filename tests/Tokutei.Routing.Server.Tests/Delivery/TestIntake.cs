@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tokutei.Routing.V1;
+using Tokutei.Routing.Server.Tests.Infrastructure;
 
 namespace Tokutei.Routing.Server.Tests.Delivery;
 
@@ -53,7 +54,7 @@ public sealed class TestIntake : IAsyncDisposable
 
     public static async Task<TestIntake> StartAsync()
     {
-        var intake = new TestIntake(FreePort());
+        var intake = new TestIntake(Loopback.FreePort());
         await intake.RestartAsync();
         return intake;
     }
@@ -84,12 +85,6 @@ public sealed class TestIntake : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private sealed class Service(TestIntake intake) : CaseIntakeService.CaseIntakeServiceBase
     {

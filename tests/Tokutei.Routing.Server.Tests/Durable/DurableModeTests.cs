@@ -338,28 +338,12 @@ public sealed class DurableModeTests
         await foreach (var key in connection.GetServer(redis.ConnectionString).KeysAsync(pattern: "*"))
         {
             seen++;
-            var text = await DumpAsync(db, key);
+            var text = await Loopback.DumpAsync(db, key);
             Assert.DoesNotContain(planted, p => ((string)key!).Contains(p, StringComparison.Ordinal) || text.Contains(p, StringComparison.Ordinal));
         }
 
         Assert.True(seen > 5);
         Assert.NotEmpty(server.Logs.Lines);
         Assert.DoesNotContain(server.Logs.Lines, line => planted.Any(p => line.Contains(p, StringComparison.Ordinal)));
-    }
-
-    /// <summary>Every value of a key, whatever its type, as text.</summary>
-    private static async Task<string> DumpAsync(IDatabase db, RedisKey key)
-    {
-        var type = await db.KeyTypeAsync(key);
-        IEnumerable<byte[]> values = type switch
-        {
-            RedisType.String => [(byte[])(await db.StringGetAsync(key))!],
-            RedisType.Hash => (await db.HashGetAllAsync(key)).SelectMany(e => new[] { (byte[])e.Name!, (byte[])e.Value! }),
-            RedisType.List => (await db.ListRangeAsync(key)).Select(v => (byte[])v!),
-            RedisType.SortedSet => (await db.SortedSetRangeByRankAsync(key)).Select(v => (byte[])v!),
-            RedisType.Stream => (await db.StreamRangeAsync(key)).SelectMany(e => e.Values).SelectMany(v => new[] { (byte[])v.Name!, (byte[])v.Value! }),
-            _ => [],
-        };
-        return string.Join("\n", values.Select(Encoding.UTF8.GetString));
     }
 }

@@ -88,7 +88,7 @@ public sealed class OperationsTests
     public async Task HealthDetails_OnTheAdminPort_ShowReferenceAgeAndRedisDurability()
     {
         await using var redis = await RedisServer.StartAsync();
-        var adminPort = FreePort();
+        var adminPort = Loopback.FreePort();
         await using var server = await DurableServer.StartAsync(redis, "--Admin:Port", adminPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await DurableServer.EventuallyAsync(async () => await server.HealthAsync("readiness") == HealthCheckResponse.Types.ServingStatus.Serving, "ready");
 
@@ -105,12 +105,5 @@ public sealed class OperationsTests
         await DurableServer.EventuallyAsync(
             async () => (await http.GetStringAsync(new Uri($"http://127.0.0.1:{adminPort}/healthz"), Token)).Contains("Redis unreachable", StringComparison.Ordinal),
             "health details say Redis is unreachable");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -40,7 +40,7 @@ public sealed class PlatformTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var intake = await TestIntake.StartAsync();
-        var adminPort = FreePort();
+        var adminPort = Loopback.FreePort();
         await using var server = await DurableServer.StartAsync(redis, "--Admin:Port", adminPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--Delivery:Endpoints:Municipality", intake.Address);
         await DurableServer.EventuallyAsync(async () => await server.HealthAsync("readiness") == HealthCheckResponse.Types.ServingStatus.Serving, "ready");
 
@@ -226,12 +226,5 @@ public sealed class PlatformTests
         var firstDelivered = intake.Ledger.Keys.First();
         var delivered = await after.Routing.GetCaseAsync(new GetCaseRequest { CaseId = firstDelivered }, cancellationToken: Token);
         Assert.Equal(CaseState.Delivered, delivered.RoutedCase.State);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using StackExchange.Redis;
+using Tokutei.Routing.Server.Tests.Infrastructure;
 
 namespace Tokutei.Routing.Server.Tests.Durable;
 
@@ -40,7 +41,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
 
         var directory = System.IO.Directory.CreateTempSubdirectory("tkr-redis-").FullName;
-        var server = new RedisServer(directory, FreePort(), settings.Length == 0 ? Durable : settings);
+        var server = new RedisServer(directory, Loopback.FreePort(), settings.Length == 0 ? Durable : settings);
         await server.StartAsync();
         return server;
     }
@@ -110,12 +111,5 @@ public sealed class RedisServer : IAsyncDisposable
         {
             // A temporary folder left behind is harmless.
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Tokutei.Routing.Server.Tests.Infrastructure;
 
 namespace Tokutei.Routing.Server.Tests.Durable;
 
@@ -33,7 +34,7 @@ public sealed class ServerProcess : IDisposable
 
     public static ServerProcess Start(params string[] settings)
     {
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Tokutei.Routing.Server.dll"));
         start.ArgumentList.Add("--urls");
@@ -78,12 +79,5 @@ public sealed class ServerProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

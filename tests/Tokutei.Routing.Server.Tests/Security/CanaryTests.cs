@@ -31,7 +31,7 @@ public sealed class CanaryTests
         await using var good = await TestIntake.StartAsync();
         await using var rejecting = await TestIntake.StartAsync();
         rejecting.RejectWith = StatusCode.InvalidArgument;
-        var adminPort = FreePort();
+        var adminPort = Loopback.FreePort();
         var spans = new List<Activity>();
         await using var server = await DurableServer.StartAsync(
             redis,
@@ -136,7 +136,7 @@ public sealed class CanaryTests
         await foreach (var key in connection.GetServer(redis.ConnectionString).KeysAsync(pattern: "*"))
         {
             redisText.Add(key!);
-            redisText.Add(await DumpAsync(db, key));
+            redisText.Add(await Loopback.DumpAsync(db, key));
         }
 
         var sinks = new Dictionary<string, IReadOnlyCollection<string>>
@@ -153,25 +153,4 @@ public sealed class CanaryTests
         Assert.True(hits.Count == 0, "planted personal data found in: " + string.Join("; ", hits));
     }
 
-    private static async Task<string> DumpAsync(IDatabase db, RedisKey key)
-    {
-        var type = await db.KeyTypeAsync(key);
-        IEnumerable<byte[]> values = type switch
-        {
-            RedisType.String => [(byte[])(await db.StringGetAsync(key))!],
-            RedisType.Hash => (await db.HashGetAllAsync(key)).SelectMany(e => new[] { (byte[])e.Name!, (byte[])e.Value! }),
-            RedisType.List => (await db.ListRangeAsync(key)).Select(v => (byte[])v!),
-            RedisType.SortedSet => (await db.SortedSetRangeByRankAsync(key)).Select(v => (byte[])v!),
-            RedisType.Stream => (await db.StreamRangeAsync(key)).SelectMany(e => e.Values).SelectMany(v => new[] { (byte[])v.Name!, (byte[])v.Value! }),
-            _ => [],
-        };
-        return string.Join("\n", values.Select(Encoding.UTF8.GetString));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
