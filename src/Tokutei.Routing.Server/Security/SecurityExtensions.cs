@@ -161,16 +161,29 @@ internal static partial class SecurityExtensions
     {
         if (value.Contains("-----BEGIN", StringComparison.Ordinal))
         {
-            if (value.Contains("EC", StringComparison.Ordinal) && !value.Contains("RSA", StringComparison.Ordinal))
+            // A PUBLIC KEY PEM does not say which algorithm it holds: try RSA, then ECDSA.
+            var rsa = RSA.Create();
+            try
             {
-                var ecdsa = ECDsa.Create();
+                rsa.ImportFromPem(value);
+                return new RsaSecurityKey(rsa) { KeyId = keyId };
+            }
+            catch (CryptographicException)
+            {
+                rsa.Dispose();
+            }
+
+            var ecdsa = ECDsa.Create();
+            try
+            {
                 ecdsa.ImportFromPem(value);
                 return new ECDsaSecurityKey(ecdsa) { KeyId = keyId };
             }
-
-            var rsa = RSA.Create();
-            rsa.ImportFromPem(value);
-            return new RsaSecurityKey(rsa) { KeyId = keyId };
+            catch (CryptographicException)
+            {
+                ecdsa.Dispose();
+                throw new InvalidOperationException($"Security:Jwt:SigningKeys:{keyId} is a PEM that holds neither an RSA nor an ECDSA public key");
+            }
         }
 
         var bytes = Convert.FromBase64String(value);

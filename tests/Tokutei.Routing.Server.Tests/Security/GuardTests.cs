@@ -58,6 +58,29 @@ public sealed class GuardTests
     }
 
     [Fact]
+    public async Task Jwt_SignedWithAnEcdsaKey_GivenAsAPublicKeyPem_IsAccepted()
+    {
+        using var signer = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var (app, channel) = await StartAsync(
+            "--Security:Jwt:Enabled", "true", "--Security:Jwt:Issuer", SecuredServer.Issuer, "--Security:Jwt:Audience", SecuredServer.Audience,
+            "--Security:Jwt:SigningKeys:ec1", signer.ExportSubjectPublicKeyInfoPem());
+        await using var _ = app;
+        using var __ = channel;
+        var now = TimeProvider.System.GetUtcNow().UtcDateTime;
+        var token = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = SecuredServer.Issuer,
+            Audience = SecuredServer.Audience,
+            NotBefore = now.AddMinutes(-1),
+            Expires = now.AddMinutes(10),
+            Subject = new System.Security.Claims.ClaimsIdentity([new("office_code", "131016"), new("roles", "submitter")]),
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(signer) { KeyId = "ec1" }, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256),
+        });
+        var routing = new RoutingService.RoutingServiceClient(channel);
+        Assert.Equal(22, (await routing.ListProceduresAsync(new ListProceduresRequest(), SecuredServer.Bearer(token), cancellationToken: Token)).Procedures.Count);
+    }
+
+    [Fact]
     public void Startup_WithNoWayToIdentifyAgencies_IsRefused()
     {
         var failure = Assert.Throws<InvalidOperationException>(() => RoutingApp.Build(["--urls", "http://127.0.0.1:0"]));
