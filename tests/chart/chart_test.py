@@ -23,6 +23,9 @@ RELEASE = "rt"
 NAMESPACE = "tokutei"
 FULLNAME = "rt-tokutei-routing"
 PARSED_LABEL = "chart-test.tokutei.routing/parsed"
+# The chart refuses to render without a way to identify agencies, so "the defaults" are values.yaml plus this file
+# (JWT from an existing Secret): see template().
+IDENTITY = ROOT / "tests" / "chart" / "identity.yaml"
 
 passed = 0
 failed = 0
@@ -43,8 +46,11 @@ def run(args, stdin=None):
     return subprocess.run(args, input=stdin, capture_output=True, text=True, cwd=ROOT)
 
 
-def helm_args(values=(), sets=(), set_strings=()):
+def helm_args(values=(), sets=(), set_strings=(), base=None):
+    """-f/--set flags. base (default: only when no values file is given) puts IDENTITY first, so the defaults render."""
     args = []
+    if base if base is not None else not values:
+        args += ["-f", str(IDENTITY)]
     for f in values:
         args += ["-f", str(f)]
     for s in sets:
@@ -54,9 +60,10 @@ def helm_args(values=(), sets=(), set_strings=()):
     return args
 
 
-def template(values=(), sets=(), set_strings=()):
-    """helm template; returns (returncode, manifest text, stderr)."""
-    p = run([HELM, "template", RELEASE, str(CHART), "--namespace", NAMESPACE] + helm_args(values, sets, set_strings))
+def template(values=(), sets=(), set_strings=(), base=None):
+    """helm template; returns (returncode, manifest text, stderr). base: see helm_args."""
+    p = run([HELM, "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+            + helm_args(values, sets, set_strings, base))
     return p.returncode, p.stdout, p.stderr
 
 
@@ -79,17 +86,18 @@ def to_objects(manifest):
     return objects
 
 
-def render(values=(), sets=(), set_strings=()):
-    code, out, err = template(values, sets, set_strings)
+def render(values=(), sets=(), set_strings=(), base=None):
+    code, out, err = template(values, sets, set_strings, base)
     if code != 0:
         raise RuntimeError(f"helm template failed: {err.strip()}")
     return Manifests(out, to_objects(out))
 
 
-def render_fails(name, expected, values=(), sets=(), set_strings=()):
-    """A check that rendering is refused, with a message containing `expected`."""
-    code, _, err = template(values, sets, set_strings)
-    check(name, code != 0 and expected in err, f"exit {code}, stderr: {err.strip()[:300]}")
+def render_fails(name, expected, values=(), sets=(), set_strings=(), base=None):
+    """A check that rendering is refused, with a message containing `expected` (a string, or a list of them)."""
+    code, _, err = template(values, sets, set_strings, base)
+    wanted = [expected] if isinstance(expected, str) else expected
+    check(name, code != 0 and all(w in err for w in wanted), f"exit {code}, stderr: {err.strip()[:300]}")
 
 
 def duplicate_keys(text):
@@ -182,20 +190,23 @@ def safe(name, fn):
 
 # ---------------------------------------------------------------------------------------------------------------
 def lint_checks():
+    # helm lint only logs the chart's `fail` guards (security_checks shows `helm template` refusing the bare defaults).
     p = run([HELM, "lint", "--strict", str(CHART)])
     check("lint --strict: default values", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
+    p = run([HELM, "lint", "--strict", str(CHART), "-f", str(IDENTITY)])
+    check("lint --strict: default values + tests/chart/identity.yaml", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
     names = {f.name for f in EXAMPLES}
     check("examples: default, external Redis, TLS, HPA and ServiceMonitor values files exist",
           {"default.yaml", "external-redis.yaml", "tls.yaml", "hpa.yaml", "servicemonitor.yaml"} <= names, str(names))
     for f in EXAMPLES:
         p = run([HELM, "lint", "--strict", str(CHART), "-f", str(f)])
         check(f"lint --strict: examples/{f.name}", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
-    p = run([HELM, "lint", "--strict", str(CHART), "--set", "replicaCount=three"])
+    p = run([HELM, "lint", "--strict", str(CHART), "-f", str(IDENTITY), "--set", "replicaCount=three"])
     check("lint --strict refuses a value against the schema (replicaCount: three)", p.returncode != 0)
 
 
 def render_checks():
-    for label, values in [("default values", [])] + [(f"examples/{f.name}", [f]) for f in EXAMPLES]:
+    for label, values in [("default values + tests/chart/identity.yaml", [])] + [(f"examples/{f.name}", [f]) for f in EXAMPLES]:
         code, out, err = template(values)
         if not check(f"render: {label}", code == 0, err.strip()[:300]):
             continue
@@ -272,9 +283,19 @@ def default_checks():
         "ConnectionStrings__Redis": f"{FULLNAME}-redis:6379,abortConnect=false",
         "Encryption__ActiveKeyId": "k1",
         "OTEL_SERVICE_NAME": "tokutei-routing",
+        "Security__Jwt__Enabled": "true",
+        "Security__Jwt__Issuer": "https://idp.test.example/realms/tokutei",
+        "Security__Jwt__Audience": "tokutei-routing",
+        "Security__Jwt__OfficeClaim": "office_code",
+        "Security__Jwt__RolesClaim": "roles",
+        "Security__Jwt__ClockSkew": "00:00:30",
+        "Limits__RatePerSecond": "100",
+        "Limits__Burst": "200",
+        "Limits__DefaultDeadline": "00:00:15",
+        "Limits__MaxDeadline": "00:01:00",
     }
-    check("default: ConfigMap holds exactly the server contract (URLs, admin port, environment, shutdown, Redis, key id)",
-          s == expected, json.dumps(s))
+    check("default: ConfigMap holds exactly the server contract (URLs, admin port, environment, shutdown, Redis, key id, "
+          "JWT settings, limits)", s == expected, json.dumps(s))
     env = m.env()
     check("default: Redis__Password comes from the generated Redis Secret (secretKeyRef)",
           secret_ref(env.get("Redis__Password", {})) == (f"{FULLNAME}-redis-auth", "redis-password"))
@@ -533,6 +554,191 @@ def guard_checks():
           m.settings.get("Routing__MaxDocuments") == "64")
 
 
+JWT_ON = ["security.jwt.enabled=true", "security.jwt.issuer=https://idp.example", "security.jwt.audience=routing"]
+CLIENT_CERTS = ["security.clientCertificates.enabled=true", "tls.enabled=true", "tls.existingSecret=t", "tls.clientCa=true"]
+INLINE_KEYS = ROOT / "tests" / "chart" / "inline-keys.yaml"
+
+
+def section(settings, prefix):
+    return {k: v for k, v in settings.items() if k.startswith(prefix)}
+
+
+def secrets_in_configmap(m):
+    """ConfigMap entries that hold a Secret's value (or a line of it: a PEM body), or whose name looks secret."""
+    values = {base64.b64decode(v).decode() for o in m.of("Secret") for v in o.get("data", {}).values()}
+    pieces = {ln.strip() for v in values for ln in v.splitlines() if len(ln.strip()) >= 16} | {v for v in values if v}
+    bad = [k for k, v in m.settings.items() if any(p in v for p in pieces)]
+    bad += [k for k in m.settings if re.search(r"(?i)password|secret|SigningKeys|Encryption__Keys", k)]
+    return bad
+
+
+def security_checks():
+    # --- Refusals: no way to identify agencies; client certificates without TLS and a client CA.
+    render_fails("security: the bare defaults refuse to render: no way to identify agencies (and the message names "
+                 "security.jwt.enabled, security.clientCertificates.enabled, security.allowUnauthenticated)",
+                 ["no way to identify agencies", "security.jwt.enabled=true", "security.clientCertificates.enabled=true",
+                  "security.allowUnauthenticated=true"], base=False)
+    render_fails("security: jwt, clientCertificates and allowUnauthenticated all false refuse to render",
+                 "no way to identify agencies", base=False,
+                 sets=["security.jwt.enabled=false", "security.clientCertificates.enabled=false",
+                       "security.allowUnauthenticated=false"])
+    render_fails("security: client certificates without TLS refuse to render", ["security.clientCertificates.enabled needs TLS",
+                 "tls.enabled=true", "tls.clientCa=true"], base=False, sets=["security.clientCertificates.enabled=true"])
+    render_fails("security: client certificates with TLS but no client CA refuse to render",
+                 "security.clientCertificates.enabled needs TLS", base=False,
+                 sets=["security.clientCertificates.enabled=true", "tls.enabled=true", "tls.existingSecret=t"])
+    render_fails("security: client certificates with tls.clientCa but TLS off refuse to render",
+                 "security.clientCertificates.enabled needs TLS", base=False,
+                 sets=["security.clientCertificates.enabled=true", "tls.clientCa=true", "tls.existingSecret=t"])
+    render_fails("security: client certificates with JWT on are still refused without TLS",
+                 "security.clientCertificates.enabled needs TLS", sets=["security.clientCertificates.enabled=true"])
+    render_fails("security: tls.clientCa without security.clientCertificates refuses to render (nothing would use the CA)",
+                 "tls.clientCa only", sets=["tls.enabled=true", "tls.existingSecret=t", "tls.clientCa=true"])
+    render_fails("security: agencyRoles without client certificates refuse to render", "security.agencyRoles",
+                 set_strings=["security.agencyRoles.131016=submitter"])
+    render_fails("security: JWT without issuer and audience refuses to render", "security.jwt.issuer and security.jwt.audience",
+                 base=False, sets=["security.jwt.enabled=true", "security.jwt.signingKeys.k=" + "A" * 43 + "="])
+    render_fails("security: JWT without a signing key refuses to render", "at least one signing key", base=False, sets=JWT_ON)
+    render_fails("security: existingSecretKeys without existingSecret refuse to render", "which is empty",
+                 sets=["security.jwt.existingSecret="])
+    render_fails("security: existingSecret without existingSecretKeys refuses to render", "existingSecretKeys",
+                 base=False, sets=JWT_ON + ["security.jwt.existingSecret=jwt"])
+    render_fails("security: a kid given both in existingSecretKeys and inline (ignoring case) refuses to render",
+                 "given twice", set_strings=["security.jwt.signingKeys.TEST-KID=" + "A" * 43 + "="])
+    render_fails("security: config.extra cannot set Security__* (the chart owns the section)", "owns the Security and Limits",
+                 set_strings=["config.extra.Security__AllowUnauthenticated=true"])
+    render_fails("security: config.extra cannot set Limits__*", "owns the Security and Limits",
+                 set_strings=["config.extra.Limits__Burst=1"])
+
+    # --- The env contract, exact names.
+    m = render()
+    s, env = m.settings, m.env()
+    check("security: JWT on -> exactly Security__Jwt__Enabled, __Issuer, __Audience, __OfficeClaim (office_code), "
+          "__RolesClaim (roles), __ClockSkew (00:00:30) in the ConfigMap",
+          section(s, "Security__") == {
+              "Security__Jwt__Enabled": "true", "Security__Jwt__Issuer": "https://idp.test.example/realms/tokutei",
+              "Security__Jwt__Audience": "tokutei-routing", "Security__Jwt__OfficeClaim": "office_code",
+              "Security__Jwt__RolesClaim": "roles", "Security__Jwt__ClockSkew": "00:00:30"}, json.dumps(section(s, "Security__")))
+    keys = {n: secret_ref(e) for n, e in env.items() if n.startswith("Security__")}
+    check("security: Security__Jwt__SigningKeys__test-kid is a secretKeyRef to existingSecret/entry (test-jwt, test-kid.pem), "
+          "and the only security variable outside the ConfigMap",
+          keys == {"Security__Jwt__SigningKeys__test-kid": ("test-jwt", "test-kid.pem")}, str(keys))
+    check("security: AllowUnauthenticated is not rendered when false; no ClientCertificates or AgencyRoles settings with them off",
+          not [k for k in s if k.startswith(("Security__AllowUnauthenticated", "Security__ClientCertificates__", "Security__AgencyRoles__"))])
+    check("security: limits -> Limits__RatePerSecond 100, __Burst 200, __DefaultDeadline 00:00:15, __MaxDeadline 00:01:00",
+          section(s, "Limits__") == {"Limits__RatePerSecond": "100", "Limits__Burst": "200",
+                                     "Limits__DefaultDeadline": "00:00:15", "Limits__MaxDeadline": "00:01:00"})
+    m = render(sets=["limits.ratePerSecond=5", "limits.burst=10"],
+               set_strings=["limits.defaultDeadline=00:00:05", "limits.maxDeadline=00:00:20"])
+    check("security: limits values reach Limits__* (5, 10, 00:00:05, 00:00:20)",
+          section(m.settings, "Limits__") == {"Limits__RatePerSecond": "5", "Limits__Burst": "10",
+                                              "Limits__DefaultDeadline": "00:00:05", "Limits__MaxDeadline": "00:00:20"})
+    m = render(sets=CLIENT_CERTS + ["security.clientCertificates.officeCodeFrom=SubjectOU"],
+               set_strings=["security.clientCertificates.defaultRoles=submitter\\,destination",
+                            "security.agencyRoles.NARITA_AIRPORT=operator", "security.jwt.officeClaim=agency",
+                            "security.jwt.rolesClaim=groups", "security.jwt.clockSkew=00:01:00"])
+    sec = section(m.settings, "Security__")
+    check("security: client certificates on -> Security__ClientCertificates__Enabled, __OfficeCodeFrom, __DefaultRoles and "
+          "Security__AgencyRoles__<code>, next to the JWT claims and skew given",
+          {k: v for k, v in sec.items() if not k.startswith(("Security__Jwt__Enabled", "Security__Jwt__Issuer", "Security__Jwt__Audience"))} == {
+              "Security__ClientCertificates__Enabled": "true", "Security__ClientCertificates__OfficeCodeFrom": "SubjectOU",
+              "Security__ClientCertificates__DefaultRoles": "submitter,destination",
+              "Security__AgencyRoles__NARITA_AIRPORT": "operator", "Security__Jwt__OfficeClaim": "agency",
+              "Security__Jwt__RolesClaim": "groups", "Security__Jwt__ClockSkew": "00:01:00"}
+          and m.settings.get("Tls__ClientCaPath") == "/etc/tokutei/tls/ca.crt", json.dumps(sec))
+    m = render(values=[CHART / "examples" / "tls.yaml"])
+    sec = section(m.settings, "Security__")
+    check("security: examples/tls.yaml identifies agencies by client certificate (SanUri, agency roles) and JWT",
+          sec.get("Security__ClientCertificates__Enabled") == "true"
+          and sec.get("Security__ClientCertificates__OfficeCodeFrom") == "SanUri"
+          and sec.get("Security__ClientCertificates__DefaultRoles") == "submitter"
+          and sec.get("Security__AgencyRoles__131016") == "submitter,destination"
+          and sec.get("Security__Jwt__Enabled") == "true"
+          and secret_ref(m.env().get("Security__Jwt__SigningKeys__idp-2026", {})) == ("tokutei-jwt", "idp-2026")
+          and m.settings.get("Tls__ClientCaPath") == "/etc/tokutei/tls/ca.crt", json.dumps(sec))
+    m = render(sets=CLIENT_CERTS + ["security.jwt.enabled=false"], values=[INLINE_KEYS], base=True)
+    check("security: client certificates alone (JWT off) render, with no JWT setting, signing key or JWT Secret",
+          not section(m.settings, "Security__Jwt__") and not [n for n in m.env() if "SigningKeys" in n]
+          and not m.of("Secret", f"{FULLNAME}-jwt") and m.settings.get("Security__ClientCertificates__Enabled") == "true")
+    bad = []
+    for f in EXAMPLES:
+        sec = section(render(values=[f]).settings, "Security__")
+        if "Security__AllowUnauthenticated" in sec or not ({"Security__Jwt__Enabled", "Security__ClientCertificates__Enabled"} & sec.keys()):
+            bad.append(f.name)
+    check("security: every example identifies agencies (JWT or client certificates), none is unauthenticated", not bad, str(bad))
+
+    # --- Unauthenticated development mode.
+    m = render(sets=["security.allowUnauthenticated=true"], base=False)
+    check("security: allowUnauthenticated=true alone renders, with Security__AllowUnauthenticated=true and no other method",
+          section(m.settings, "Security__") == {"Security__AllowUnauthenticated": "true"}, json.dumps(section(m.settings, "Security__")))
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client",
+             "--set", "security.allowUnauthenticated=true"])
+    notes = p.stdout.split("NOTES:", 1)[-1].strip() if "NOTES:" in p.stdout else ""
+    check("security: the notes open with a loud UNAUTHENTICATED MODE warning (development only, every role) and repeat it",
+          notes.startswith("#####") and "WARNING: UNAUTHENTICATED MODE" in notes.splitlines()[1]
+          and "DEVELOPMENT ONLY" in notes and "EVERY role" in notes and notes.count("UNAUTHENTICATED MODE") >= 2, notes[:400])
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(IDENTITY)])
+    notes = p.stdout.split("NOTES:", 1)[-1]
+    check("security: without it the notes do not warn, name the JWT issuer and key id, and put a bearer token in the first case",
+          "UNAUTHENTICATED" not in notes and "https://idp.test.example/realms/tokutei" in notes and "test-kid" in notes
+          and 'Authorization: Bearer $TOKEN' in notes)
+
+    # --- Signing keys given inline; no secret in the ConfigMap.
+    m = render(values=[IDENTITY, INLINE_KEYS])
+    env = m.env()
+    jwt_secret = m.of("Secret", f"{FULLNAME}-jwt")
+    data = {k: base64.b64decode(v).decode() for k, v in (jwt_secret[0].get("data", {}) if jwt_secret else {}).items()}
+    check("security: inline signing keys go to Secret <fullname>-jwt, one entry per kid, as given",
+          set(data) == {"ec-2026", "hs-1"} and data["ec-2026"].startswith("-----BEGIN PUBLIC KEY-----")
+          and data["hs-1"] == "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", str(list(data)))
+    refs = {n: secret_ref(e) for n, e in env.items() if n.startswith("Security__Jwt__SigningKeys__")}
+    check("security: every signing key, PEM or symmetric, inline or existing, is a secretKeyRef (never a plain value)",
+          refs == {"Security__Jwt__SigningKeys__test-kid": ("test-jwt", "test-kid.pem"),
+                   "Security__Jwt__SigningKeys__ec-2026": (f"{FULLNAME}-jwt", "ec-2026"),
+                   "Security__Jwt__SigningKeys__hs-1": (f"{FULLNAME}-jwt", "hs-1")}
+          and not [n for n, e in env.items() if "SigningKeys" in n and "value" in e], str(refs))
+    bad = {}
+    for label, mm in [("inline keys", m), ("defaults", render())] + [(f.name, render(values=[f])) for f in EXAMPLES]:
+        found = secrets_in_configmap(mm)
+        if found:
+            bad[label] = found
+    check("security: no Secret value (password, encryption key, signing key or a PEM line) and no secret-looking name "
+          "in the ConfigMap, with inline keys, the defaults and every example", not bad, str(bad))
+    a = m.deployment["spec"]["template"]["metadata"]["annotations"].get("checksum/jwt-signing-keys")
+    b = render(values=[IDENTITY, INLINE_KEYS], set_strings=["security.jwt.signingKeys.hs-1=" + "B" * 43 + "="]) \
+        .deployment["spec"]["template"]["metadata"]["annotations"].get("checksum/jwt-signing-keys")
+    check("security: a changed inline signing key changes the pod template (rolls the pods); no checksum without inline keys",
+          a and b and a != b
+          and "checksum/jwt-signing-keys" not in render().deployment["spec"]["template"]["metadata"]["annotations"])
+
+    # --- The schema.
+    render_fails("schema: a bad security.clientCertificates.officeCodeFrom (SubjectO) is refused", "officeCodeFrom",
+                 sets=CLIENT_CERTS + ["security.clientCertificates.officeCodeFrom=SubjectO"])
+    render_fails("schema: a role outside submitter, destination, operator in defaultRoles is refused", "defaultRoles",
+                 sets=CLIENT_CERTS + ["security.clientCertificates.defaultRoles=admin"])
+    render_fails("schema: a bad role in agencyRoles is refused", "agencyRoles",
+                 sets=CLIENT_CERTS, set_strings=["security.agencyRoles.131016=submitter\\,root"])
+    render_fails("schema: an office code that would break the variable name (13__1) is refused", "invalid propertyName '13__1'",
+                 sets=CLIENT_CERTS, set_strings=["security.agencyRoles.13__1=submitter"])
+    render_fails("schema: a clock skew that is not a TimeSpan (30s) is refused", "clockSkew",
+                 set_strings=["security.jwt.clockSkew=30s"])
+    render_fails("schema: an inline signing key shorter than 32 bytes is refused", "signingKeys",
+                 set_strings=["security.jwt.signingKeys.short=c2hvcnQ="])
+    render_fails("schema: an inline PEM private key is refused", "signingKeys",
+                 set_strings=["security.jwt.signingKeys.priv=-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----"])
+    render_fails("schema: limits.ratePerSecond 0 is refused", "ratePerSecond", sets=["limits.ratePerSecond=0"])
+    render_fails("schema: an unknown key under security.jwt is refused", "additional properties 'issuerr' not allowed",
+                 set_strings=["security.jwt.issuerr=x"])
+
+    readme = (CHART / "README.md").read_text()
+    sec = readme.split("## Security", 1)[-1].split("\n## ", 1)[0]
+    check("security: chart README's Security section covers identification, roles, a new agency and the unauthenticated mode",
+          all(w in sec for w in ("### How agencies are identified", "### Roles", "### A new agency",
+                                 "### Unauthenticated development mode", "urn:tokutei:office:", "security.agencyRoles",
+                                 "security.jwt.signingKeys", "security.allowUnauthenticated", "submitter", "destination",
+                                 "operator")), sec[:200])
+
+
 def tls_checks():
     m = render(values=[CHART / "examples" / "tls.yaml"])
     c, pod, s = m.server, m.deployment["spec"]["template"]["spec"], m.settings
@@ -649,8 +855,8 @@ def shutdown_and_image_checks():
     digest = "sha256:" + "a" * 64
     check("image: image.digest pins the image by digest",
           render(sets=[f"image.digest={digest}"]).server["image"] == f"tokutei-routing@{digest}")
-    old = run([HELM, "template", RELEASE, str(CHART), "--kube-version", "1.29.9"])
-    new = run([HELM, "template", RELEASE, str(CHART), "--kube-version", "1.30.0"])
+    old = run([HELM, "template", RELEASE, str(CHART), "-f", str(IDENTITY), "--kube-version", "1.29.9"])
+    new = run([HELM, "template", RELEASE, str(CHART), "-f", str(IDENTITY), "--kube-version", "1.30.0"])
     check("kubeVersion: Kubernetes 1.29 is refused, 1.30 accepted (preStop sleep handler)",
           old.returncode != 0 and "kubeVersion" in old.stderr and new.returncode == 0, old.stderr[:200])
     dockerfile = (ROOT / "Dockerfile").read_text()
@@ -677,7 +883,7 @@ def shutdown_and_image_checks():
 
 
 def notes_checks():
-    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client"])
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(IDENTITY)])
     notes = p.stdout.split("NOTES:", 1)[-1] if "NOTES:" in p.stdout else ""
     check("notes: show the health check (port-forward + buf curl / grpc_health_probe on grpc.health.v1)",
           p.returncode == 0 and "port-forward" in notes and "grpc.health.v1.Health/Check" in notes
@@ -686,7 +892,7 @@ def notes_checks():
           "RoutingService/RouteCase" in notes and "first-case.json" in notes)
     case = json.loads((CHART / "examples" / "first-case.json").read_text())
     check("notes: the example case file is a RouteCase request", {"request_id", "application"} <= case.keys())
-    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client",
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(IDENTITY),
              "--set", "redis.enabled=false", "--set", "replicaCount=1"])
     check("notes: the embedded mode is called out as not durable", "NOTHING IS DURABLE" in p.stdout)
 
@@ -694,7 +900,7 @@ def notes_checks():
 def main():
     for group in (lint_checks, render_checks, default_checks, redis_checks, network_policy_checks, headless_checks,
                   pdb_checks, schema_checks, guard_checks, tls_checks, external_redis_checks, hpa_checks,
-                  servicemonitor_checks, shutdown_and_image_checks, notes_checks):
+                  servicemonitor_checks, shutdown_and_image_checks, notes_checks, security_checks):
         safe(group.__name__, group)
     print(f"chart: {passed} passed, {failed} failed")
     return 1 if failed or not passed else 0

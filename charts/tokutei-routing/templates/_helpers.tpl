@@ -143,6 +143,28 @@ app.kubernetes.io/component: redis
 {{- end }}
 {{- end }}
 
+{{- define "tokutei-routing.jwtSecret" -}}
+{{- printf "%s-jwt" (include "tokutei-routing.shortname" .) }}
+{{- end }}
+
+{{/*
+The JWT signing keys the server gets (JSON list of {kid, secret, key}), each a secretKeyRef: the entries named in
+security.jwt.existingSecretKeys, then the inline security.jwt.signingKeys from the chart's Secret. Empty with JWT off.
+*/}}
+{{- define "tokutei-routing.jwtSigningKeyRefs" -}}
+{{- $jwt := .Values.security.jwt }}
+{{- $refs := list }}
+{{- if $jwt.enabled }}
+{{- range $kid, $entry := $jwt.existingSecretKeys }}
+{{- $refs = append $refs (dict "kid" $kid "secret" $jwt.existingSecret "key" $entry) }}
+{{- end }}
+{{- range $kid, $_ := $jwt.signingKeys }}
+{{- $refs = append $refs (dict "kid" $kid "secret" (include "tokutei-routing.jwtSecret" $) "key" $kid) }}
+{{- end }}
+{{- end }}
+{{- toJson $refs }}
+{{- end }}
+
 {{/* The port the kubelet's gRPC probes call: plaintext only, so the health listener when the gRPC port has TLS. */}}
 {{- define "tokutei-routing.probePort" -}}
 {{- if .Values.tls.enabled }}{{ .Values.ports.health | int }}{{ else }}{{ .Values.ports.grpc | int }}{{ end }}
@@ -198,11 +220,38 @@ This is the whole environment contract between the chart and the server, besides
 {{- $_ := set $d "OTEL_EXPORTER_OTLP_PROTOCOL" . }}
 {{- end }}
 {{- $_ := set $d "OTEL_SERVICE_NAME" .Values.otel.serviceName }}
+{{- $sec := .Values.security }}
+{{- if $sec.allowUnauthenticated }}
+{{- $_ := set $d "Security__AllowUnauthenticated" "true" }}
+{{- end }}
+{{- if $sec.jwt.enabled }}
+{{- $_ := set $d "Security__Jwt__Enabled" "true" }}
+{{- $_ := set $d "Security__Jwt__Issuer" $sec.jwt.issuer }}
+{{- $_ := set $d "Security__Jwt__Audience" $sec.jwt.audience }}
+{{- $_ := set $d "Security__Jwt__OfficeClaim" $sec.jwt.officeClaim }}
+{{- $_ := set $d "Security__Jwt__RolesClaim" $sec.jwt.rolesClaim }}
+{{- $_ := set $d "Security__Jwt__ClockSkew" $sec.jwt.clockSkew }}
+{{- end }}
+{{- if $sec.clientCertificates.enabled }}
+{{- $_ := set $d "Security__ClientCertificates__Enabled" "true" }}
+{{- $_ := set $d "Security__ClientCertificates__OfficeCodeFrom" $sec.clientCertificates.officeCodeFrom }}
+{{- $_ := set $d "Security__ClientCertificates__DefaultRoles" $sec.clientCertificates.defaultRoles }}
+{{- end }}
+{{- range $code, $roles := $sec.agencyRoles }}
+{{- $_ := set $d (printf "Security__AgencyRoles__%s" $code) $roles }}
+{{- end }}
+{{- $_ := set $d "Limits__RatePerSecond" (.Values.limits.ratePerSecond | int | toString) }}
+{{- $_ := set $d "Limits__Burst" (.Values.limits.burst | int | toString) }}
+{{- $_ := set $d "Limits__DefaultDeadline" .Values.limits.defaultDeadline }}
+{{- $_ := set $d "Limits__MaxDeadline" .Values.limits.maxDeadline }}
 {{- range $name, $value := .Values.config.extra }}
+{{- if regexMatch "^(?i)(Security|Limits)__" $name }}
+{{- fail (printf "config.extra.%s: the chart owns the Security and Limits sections; use the security and limits values (see values.yaml)" $name) }}
+{{- end }}
 {{- if hasKey $d $name }}
 {{- fail (printf "config.extra.%s: the chart sets %s itself; use the value that controls it (see values.yaml)" $name $name) }}
 {{- end }}
-{{- if regexMatch "(?i)(password|secret|apikey|Encryption__Keys)" $name }}
+{{- if regexMatch "(?i)(password|secret|apikey|Encryption__Keys|SigningKeys)" $name }}
 {{- fail (printf "config.extra.%s looks like a secret, and config.extra goes to a ConfigMap: use extraEnv with valueFrom.secretKeyRef" $name) }}
 {{- end }}
 {{- $_ := set $d $name ($value | toString) }}
@@ -235,6 +284,48 @@ This is the whole environment contract between the chart and the server, besides
 {{- end }}
 {{- if or (eq (.Values.ports.admin | int) (.Values.ports.grpc | int)) (and .Values.tls.enabled (eq (.Values.ports.admin | int) (.Values.ports.health | int))) }}
 {{- fail "ports.admin must differ from ports.grpc and ports.health" }}
+{{- end }}
+{{- $sec := .Values.security }}
+{{- if not (or $sec.jwt.enabled $sec.clientCertificates.enabled $sec.allowUnauthenticated) }}
+{{- fail "no way to identify agencies, and the server refuses to start without one: set security.jwt.enabled=true (with security.jwt.issuer, .audience and signing keys) and/or security.clientCertificates.enabled=true (with tls.enabled, tls.existingSecret and tls.clientCa), or, for development only, security.allowUnauthenticated=true" }}
+{{- end }}
+{{- if and $sec.clientCertificates.enabled (not (and .Values.tls.enabled .Values.tls.clientCa)) }}
+{{- fail "security.clientCertificates.enabled needs TLS with a client CA: set tls.enabled=true, tls.existingSecret (a kubernetes.io/tls Secret with ca.crt, the CA of the agencies' certificates) and tls.clientCa=true" }}
+{{- end }}
+{{- if and .Values.tls.enabled .Values.tls.clientCa (not $sec.clientCertificates.enabled) }}
+{{- fail "tls.clientCa only gives the server the CA of agencies' client certificates, which nothing uses unless security.clientCertificates.enabled=true: enable it, or set tls.clientCa=false" }}
+{{- end }}
+{{- $codes := dict }}
+{{- range $code, $_ := $sec.agencyRoles }}
+{{- if hasKey $codes (lower $code) }}
+{{- fail (printf "security.agencyRoles lists office %q twice (configuration keys ignore case): keep one" $code) }}
+{{- end }}
+{{- $_ := set $codes (lower $code) true }}
+{{- end }}
+{{- if and $sec.agencyRoles (not $sec.clientCertificates.enabled) }}
+{{- fail "security.agencyRoles gives roles to certificate-identified agencies, and security.clientCertificates is off (JWT callers take their roles from the token): enable security.clientCertificates, or remove security.agencyRoles" }}
+{{- end }}
+{{- if $sec.jwt.enabled }}
+{{- if or (not $sec.jwt.issuer) (not $sec.jwt.audience) }}
+{{- fail "security.jwt.enabled needs security.jwt.issuer and security.jwt.audience: the iss and aud every token must carry" }}
+{{- end }}
+{{- if and $sec.jwt.existingSecretKeys (not $sec.jwt.existingSecret) }}
+{{- fail "security.jwt.existingSecretKeys names entries of security.jwt.existingSecret, which is empty" }}
+{{- end }}
+{{- if and $sec.jwt.existingSecret (not $sec.jwt.existingSecretKeys) }}
+{{- fail "security.jwt.existingSecret needs security.jwt.existingSecretKeys: kid -> entry of the Secret" }}
+{{- end }}
+{{- /* Configuration keys are case-insensitive: kids that differ only in case would be one key to the server. */}}
+{{- $seen := dict }}
+{{- range (include "tokutei-routing.jwtSigningKeyRefs" . | fromJsonArray) }}
+{{- if hasKey $seen (lower .kid) }}
+{{- fail (printf "JWT key id %q is given twice (security.jwt.existingSecretKeys and security.jwt.signingKeys, ignoring case): keep one" .kid) }}
+{{- end }}
+{{- $_ := set $seen (lower .kid) true }}
+{{- end }}
+{{- if not $seen }}
+{{- fail "security.jwt.enabled needs at least one signing key: security.jwt.existingSecret with security.jwt.existingSecretKeys (kid -> entry), or security.jwt.signingKeys (kid -> PEM public key or base64)" }}
+{{- end }}
 {{- end }}
 {{- if ne $mode "embedded" }}
 {{- $ids := include "tokutei-routing.encryptionKeyIds" . | fromJsonArray }}
