@@ -1,0 +1,72 @@
+namespace Tokutei.Routing.Bench;
+
+/// <summary>How long and how often: `full` (make bench, about ten minutes) or `quick` (make bench-quick, a smoke run).</summary>
+internal sealed record BenchSettings(
+    string Mode,
+    TimeSpan Window,
+    int Repetitions,
+    IReadOnlyList<int> Concurrencies,
+    TimeSpan WarmMin,
+    TimeSpan WarmMax,
+    TimeSpan WarmStep,
+    TimeSpan ClientWarm,
+    int RedisCostCalls,
+    int MonitorCalls,
+    TimeSpan IdleWindow,
+    TimeSpan EndToEndWindow,
+    TimeSpan EndToEndDrain,
+    TimeSpan EndToEndWarmDrain,
+    bool StartupTime,
+    bool RulesQuick,
+    int Attempts,
+    TimeSpan QuietWait,
+    TimeSpan RetryBudget)
+{
+    /// <summary>The primary point of every target.</summary>
+    public const int Primary = 16;
+
+    /// <summary>A window is repeated when processes other than ours used more than this many cores during it.</summary>
+    public const double MaxOtherCores = 0.15;
+
+    public static readonly BenchSettings Full = new(
+        "full",
+        Window: TimeSpan.FromSeconds(5),
+        Repetitions: 3,
+        Concurrencies: [1, 16, 64],
+        WarmMin: TimeSpan.FromSeconds(10),
+        WarmMax: TimeSpan.FromSeconds(20),
+        WarmStep: TimeSpan.FromSeconds(2),
+        ClientWarm: TimeSpan.FromSeconds(4),
+        RedisCostCalls: 2000,
+        MonitorCalls: 200,
+        IdleWindow: TimeSpan.FromSeconds(5),
+        EndToEndWindow: TimeSpan.FromSeconds(8),
+        EndToEndDrain: TimeSpan.FromSeconds(15),
+        EndToEndWarmDrain: TimeSpan.FromSeconds(5),
+        StartupTime: true,
+        RulesQuick: false,
+        Attempts: 3,
+        QuietWait: TimeSpan.FromSeconds(5),
+        RetryBudget: TimeSpan.FromSeconds(90));
+
+    public static readonly BenchSettings Quick = new(
+        "quick",
+        Window: TimeSpan.FromSeconds(1.2),
+        Repetitions: 1,
+        Concurrencies: [1, 16, 64],
+        WarmMin: TimeSpan.FromSeconds(2),
+        WarmMax: TimeSpan.FromSeconds(4),
+        WarmStep: TimeSpan.FromSeconds(1),
+        ClientWarm: TimeSpan.FromSeconds(1),
+        RedisCostCalls: 300,
+        MonitorCalls: 50,
+        IdleWindow: TimeSpan.FromSeconds(2),
+        EndToEndWindow: TimeSpan.FromSeconds(3),
+        EndToEndDrain: TimeSpan.FromSeconds(8),
+        EndToEndWarmDrain: TimeSpan.FromSeconds(3),
+        StartupTime: false,
+        RulesQuick: true,
+        Attempts: 2,
+        QuietWait: TimeSpan.FromSeconds(1),
+        RetryBudget: TimeSpan.FromSeconds(15));
+}

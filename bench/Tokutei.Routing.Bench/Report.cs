@@ -1,0 +1,511 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Tokutei.Routing.Bench;
+
+/// <summary>Medians of one series at one concurrency over its repetitions.</summary>
+internal sealed record SeriesSummary(
+    string Series,
+    string Server,
+    string Rpc,
+    string Loader,
+    int Concurrency,
+    int Windows,
+    double Rps,
+    double RpsMin,
+    double RpsMax,
+    double P50Ms,
+    double P90Ms,
+    double P99Ms,
+    double P999Ms,
+    double MaxMs,
+    double ServerCpuUsPerCall,
+    double? RedisCpuUsPerCall,
+    double ServerCores,
+    double LoaderCores,
+    double OtherCores,
+    long Failures);
+
+/// <summary>Turns the measurements into results.json, results.md and README-section.md.</summary>
+internal sealed class Report(
+    BenchSettings settings,
+    Machine machine,
+    IReadOnlyList<WindowResult> windows,
+    IReadOnlyList<RulesResult> rules,
+    IReadOnlyList<RedisCost> redis,
+    IReadOnlyList<ProcessMemory> memory,
+    IReadOnlyList<EndToEndResult> endToEnd,
+    IReadOnlyList<StartupResult> startup,
+    IReadOnlyList<string> notes,
+    IReadOnlyList<(string Name, IReadOnlyList<string> Arguments)> servers)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public string Command => settings.Mode == "full" ? "make bench" : "make bench-quick";
+
+    private string _expectedAnswer = string.Empty;
+
+    /// <summary>What h2load's requests and answers weigh, for the analysis.</summary>
+    public void Sizes(IReadOnlyDictionary<string, double> responseBytes)
+    {
+        ArgumentNullException.ThrowIfNull(responseBytes);
+        if (responseBytes.TryGetValue(Series.EchoH2, out var request) && responseBytes.TryGetValue(Series.ExplainH2, out var answer))
+        {
+            _expectedAnswer = FormattableString.Invariant($"{answer:0} bytes against the echo's {request:0}");
+        }
+    }
+
+    public void Write(string directory)
+    {
+        var summaries = Summaries();
+        var comparisons = Compare();
+        var targets = Targets(comparisons);
+        var analysis = Analysis(summaries, comparisons);
+        var document = new
+        {
+            generated = machine.Date,
+            command = Command,
+            mode = settings.Mode,
+            machine,
+            method = Method(),
+            servers = servers.Select(s => new { name = s.Name, arguments = s.Arguments }),
+            targets,
+            comparisons,
+            series = summaries,
+            redis_costs = redis,
+            rules_engine = rules,
+            memory,
+            end_to_end = endToEnd,
+            startup,
+            analysis,
+            notes,
+            windows,
+        };
+        File.WriteAllText(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(document, Json) + "\n");
+        File.WriteAllText(Path.Combine(directory, "results.md"), Markdown(summaries, comparisons, targets, analysis));
+        File.WriteAllText(Path.Combine(directory, "README-section.md"), ReadmeSection(comparisons, targets));
+    }
+
+    private List<string> Method() =>
+    [
+        $"{settings.Repetitions} repetition(s) × concurrency {string.Join('/', settings.Concurrencies)} × {settings.Window.TotalSeconds:0.#} s windows, baseline and ours interleaved (ABBA order across repetitions); medians, ratio ranges min–max over the repetitions' pairs.",
+        $"Concurrency N = N requests in flight over min(N, {Shape.MaxConnections}) HTTP/2 connections (h2load -t1 -c C -m N/C; the .NET client the same).",
+        "h2load posts one pre-framed ExplainRouteRequest (procedure-10, the typical case) and cannot read gRPC statuses: each h2load scenario is checked once through the .NET client and every window's response bytes per call must match that OK answer.",
+        "The .NET client sends the mix of every accepted RouteCase example with a fresh request_id per call and checks every status; it costs about a core itself, so its figures are compared only with the echo under the same client.",
+        $"Warm-up per server until two {settings.WarmStep.TotalSeconds:0.#} s windows agree within 3% ({settings.WarmMin.TotalSeconds:0}–{settings.WarmMax.TotalSeconds:0} s), then {settings.ClientWarm.TotalSeconds:0.#} s per .NET-client path.",
+        $"CPU per call from /proc/PID/stat (utime+stime) of the server; a window is discarded and repeated (up to {settings.Attempts} attempts, each after waiting up to {settings.QuietWait.TotalSeconds:0} s for a quiet moment, within {settings.RetryBudget.TotalSeconds:0} s of repeats per run; the least disturbed is kept and marked noisy) when processes other than the servers, Redis and the loader used more than {BenchSettings.MaxOtherCores} cores (/proc/stat).",
+        "The echo baseline: same Kestrel (HTTP/2 only, h2c) and gRPC settings (1 MiB receive limit, no detailed errors, one pass-through interceptor), ASP.NET Core logs at Warning as the gRPC template sets them.",
+        "Durable Redis: Debian redis-server with appendonly yes, appendfsync always, maxmemory-policy noeviction, in a temporary folder.",
+    ];
+
+    private List<SeriesSummary> Summaries() =>
+        [.. windows.GroupBy(w => (w.Series, w.Concurrency)).OrderBy(g => g.Key.Series, StringComparer.Ordinal).ThenBy(g => g.Key.Concurrency).Select(g =>
+        {
+            var w = g.ToList();
+            double M(Func<WindowResult, double> f) => Stats.Round(Stats.Median(w.Select(f)), 3);
+            var redisPerCall = w[0].RedisCpuUsPerCall is null ? (double?)null : M(x => x.RedisCpuUsPerCall ?? 0);
+            return new SeriesSummary(
+                g.Key.Series, w[0].Server, w[0].Rpc, w[0].Loader, g.Key.Concurrency, w.Count,
+                Stats.Round(Stats.Median(w.Select(x => x.Rps)), 0), Stats.Round(w.Min(x => x.Rps), 0), Stats.Round(w.Max(x => x.Rps), 0),
+                M(x => x.LatencyMs.P50), M(x => x.LatencyMs.P90), M(x => x.LatencyMs.P99), M(x => x.LatencyMs.P999), M(x => x.LatencyMs.Max),
+                Stats.Round(Stats.Median(w.Select(x => x.ServerCpuUsPerCall)), 1), redisPerCall is null ? null : Stats.Round(redisPerCall.Value, 1),
+                M(x => x.ServerCores), M(x => x.LoaderCores), M(x => x.OtherCores),
+                w.Sum(x => x.Failures.Values.Sum()));
+        })];
+
+    private List<Comparison> Compare()
+    {
+        var result = new List<Comparison>();
+        foreach (var (name, ours, baseline, loader) in Series.Comparisons)
+        {
+            foreach (var concurrency in settings.Concurrencies)
+            {
+                var pairs = windows.Where(w => w.Series == ours && w.Concurrency == concurrency)
+                    .Join(windows.Where(w => w.Series == baseline && w.Concurrency == concurrency), o => o.Repetition, b => b.Repetition, (o, b) => (Ours: o, Base: b))
+                    .ToList();
+                if (pairs.Count == 0)
+                {
+                    continue;
+                }
+
+                var rps = pairs.Select(p => p.Ours.Rps / p.Base.Rps).ToList();
+                var p99 = pairs.Select(p => p.Ours.LatencyMs.P99 / p.Base.LatencyMs.P99).ToList();
+                var cpuBase = Stats.Median(pairs.Select(p => p.Base.ServerCpuUsPerCall));
+                var cpuOurs = Stats.Median(pairs.Select(p => p.Ours.ServerCpuUsPerCall));
+                var redisPerCall = pairs[0].Ours.RedisCpuUsPerCall is null ? (double?)null : Stats.Round(Stats.Median(pairs.Select(p => p.Ours.RedisCpuUsPerCall ?? 0)), 1);
+                result.Add(new Comparison(
+                    name, ours, baseline, loader, concurrency,
+                    Stats.Round(Stats.Median(pairs.Select(p => p.Base.Rps)), 0),
+                    Stats.Round(Stats.Median(pairs.Select(p => p.Ours.Rps)), 0),
+                    Stats.Round(Stats.Median(rps), 3), Stats.Round(rps.Min(), 3), Stats.Round(rps.Max(), 3),
+                    Stats.Round(Stats.Median(pairs.Select(p => p.Base.LatencyMs.P99)), 3),
+                    Stats.Round(Stats.Median(pairs.Select(p => p.Ours.LatencyMs.P99)), 3),
+                    Stats.Round(Stats.Median(p99), 3), Stats.Round(p99.Min(), 3), Stats.Round(p99.Max(), 3),
+                    Stats.Round(cpuBase, 1), Stats.Round(cpuOurs, 1), Stats.Round(cpuOurs / cpuBase, 3),
+                    redisPerCall,
+                    pairs.Count,
+                    pairs.Count(p => p.Ours.Noisy || p.Base.Noisy)));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>"≥ " when some cases were still undelivered at the end of the drain: their times are lower bounds.</summary>
+    private static string Bound(EndToEndResult e) => e.Delivered < e.Accepted ? "≥ " : string.Empty;
+
+    private static string X(double ratio) => ratio.ToString("0.00", Invariant) + "×";
+
+    private static string Range(double min, double max) => $"{min.ToString("0.00", Invariant)}–{max.ToString("0.00", Invariant)}";
+
+    private List<TargetResult> Targets(List<Comparison> comparisons)
+    {
+        var targets = new List<TargetResult>();
+        Comparison? Find(string name, int concurrency) => comparisons.FirstOrDefault(c => c.Name == name && c.Concurrency == concurrency);
+
+        void Ratio(string target, string comparison, bool throughput, double goal)
+        {
+            var primary = Find(comparison, BenchSettings.Primary);
+            var at64 = Find(comparison, 64);
+            if (primary is null)
+            {
+                targets.Add(new TargetResult(target, Goal(), "not measured", null, string.Empty));
+                return;
+            }
+
+            double Value(Comparison c) => throughput ? c.RpsRatio : c.P99Ratio;
+            string Text(Comparison c) => throughput
+                ? $"{X(c.RpsRatio)} ({Range(c.RpsRatioMin, c.RpsRatioMax)}; {c.OursRps:0} vs {c.BaselineRps:0} calls/s)"
+                : $"{X(c.P99Ratio)} ({Range(c.P99RatioMin, c.P99RatioMax)}; {c.OursP99Ms:0.00} vs {c.BaselineP99Ms:0.00} ms)";
+            var value = Value(primary);
+            var met = throughput ? value >= goal : value <= goal;
+            var measured = FormattableString.Invariant($"c16: {Text(primary)}") + (at64 is null ? string.Empty : FormattableString.Invariant($"; c64: {Text(at64)}"));
+            var by = throughput ? (goal - value) / goal : (value - goal) / goal;
+            var note = met ? "met" : FormattableString.Invariant($"missed by {by:P0} at c16");
+            if (at64 is not null && (throughput ? Value(at64) < goal : Value(at64) > goal))
+            {
+                note += "; missed at c64";
+            }
+
+            targets.Add(new TargetResult(target, Goal(), measured, met, note));
+            string Goal() => throughput ? $"≥ {goal.ToString("0.0", Invariant)}× the echo's calls/s at c16" : $"≤ {goal.ToString("0.0", Invariant)}× the echo's p99 at c16";
+        }
+
+        Ratio("ExplainRoute throughput (h2load)", "ExplainRoute", throughput: true, 0.8);
+        Ratio("ExplainRoute p99 (h2load)", "ExplainRoute", throughput: false, 1.3);
+        Ratio("RouteCase on durable Redis throughput (.NET client)", "RouteCase, durable Redis (delivery off)", throughput: true, 0.5);
+        Ratio("RouteCase on durable Redis p99 (.NET client)", "RouteCase, durable Redis (delivery off)", throughput: false, 2.0);
+
+        var accepted = redis.FirstOrDefault(r => r.Rpc == "RouteCase (accepted)");
+        if (accepted is not null)
+        {
+            var roundTrips = accepted.RoundTripsPerCall ?? accepted.ScriptCallsPerCall;
+            targets.Add(new TargetResult(
+                "Redis round trips per accepted case",
+                "exactly 1",
+                FormattableString.Invariant($"{roundTrips:0.###} top-level command(s) per case (MONITOR: {string.Join(", ", (accepted.TopLevelPerCallByName ?? new Dictionary<string, double>()).Select(t => $"{t.Key} {t.Value}"))}); scripts {accepted.ScriptCallsPerCall:0.###}/case and {accepted.CommandsPerCall:0.###} commands in all per case (commandstats)"),
+                Math.Abs(roundTrips - 1) < 0.01,
+                Math.Abs(roundTrips - 1) < 0.01 ? "met" : "missed"));
+        }
+
+        var explain = redis.FirstOrDefault(r => r.Rpc == "ExplainRoute");
+        if (explain is not null)
+        {
+            var calls = Math.Max(explain.CommandsPerCall, explain.RoundTripsPerCall ?? 0);
+            targets.Add(new TargetResult(
+                "Redis calls per ExplainRoute",
+                "0",
+                FormattableString.Invariant($"{explain.CommandsPerCall:0.###} commands per call (commandstats, idle background subtracted); {explain.RoundTripsPerCall:0.###} top-level (MONITOR)"),
+                calls < 0.001,
+                calls < 0.001 ? "met" : "missed"));
+        }
+
+        var typical = rules.FirstOrDefault(r => r.Benchmark == "DecideTypical");
+        if (typical is not null)
+        {
+            targets.Add(new TargetResult("Rules engine time per typical decision", "< 20 µs", FormattableString.Invariant($"{typical.MeanUs:0.00} µs (median {typical.MedianUs:0.00})"), typical.MeanUs < 20, typical.MeanUs < 20 ? "met" : FormattableString.Invariant($"missed by {(typical.MeanUs - 20) / 20:P0}")));
+            targets.Add(new TargetResult("Rules engine allocation per typical decision", "< 8 KB (8,192 B)", FormattableString.Invariant($"{typical.AllocatedBytes:N0} B"), typical.AllocatedBytes < 8192, typical.AllocatedBytes < 8192 ? "met" : FormattableString.Invariant($"missed by {(typical.AllocatedBytes - 8192) / 8192:P0}")));
+        }
+
+        return targets;
+    }
+
+    /// <summary>Where the time goes, from CPU per call at the primary concurrency (the steadiest figure on a shared box).</summary>
+    private List<string> Analysis(List<SeriesSummary> summaries, List<Comparison> comparisons)
+    {
+        var lines = new List<string>();
+        double? Cpu(string series) => summaries.FirstOrDefault(s => s.Series == series && s.Concurrency == BenchSettings.Primary)?.ServerCpuUsPerCall;
+        var echo = Cpu(Series.EchoH2);
+        var explain = Cpu(Series.ExplainH2);
+        var quiet = Cpu(Series.QuietH2);
+        if (echo is { } e && explain is { } x && quiet is { } q)
+        {
+            var logging = x - q;
+            lines.Add(logging > 0.1 * x
+                ? FormattableString.Invariant($"ExplainRoute costs {x:0} µs of server CPU per call at c16 against the echo's {e:0} µs (h2load, same request). The same server with ASP.NET Core's logs at Warning costs {q:0} µs: the default logging (the server has no logging configuration, so Microsoft.AspNetCore logs 4 Information lines per request to the console) takes about {logging:0} µs per call ({logging / x:P0}); the rest, {q - e:0} µs over the echo, is the middleware and interceptors, mapping, the rules and writing the larger answer ({_expectedAnswer}).")
+                : FormattableString.Invariant($"ExplainRoute costs {x:0} µs of server CPU per call at c16 against the echo's {e:0} µs (h2load, same request); with ASP.NET Core's logs at Warning it costs {q:0} µs, no clear difference: request logging is not what costs here. The {x - e:0} µs over the echo are the middleware and interceptors, mapping, the rules and writing the larger answer ({_expectedAnswer})."));
+        }
+
+        var echoClient = Cpu(Series.EchoClient);
+        var explainClient = Cpu(Series.ExplainClient);
+        var routeEmbedded = Cpu(Series.RouteEmbeddedClient);
+        var routeDurable = Cpu(Series.RouteDurableClient);
+        var redisDurable = summaries.FirstOrDefault(s => s.Series == Series.RouteDurableClient && s.Concurrency == BenchSettings.Primary)?.RedisCpuUsPerCall;
+        if (echoClient is { } ec && explainClient is { } xc && routeEmbedded is { } re && routeDurable is { } rd)
+        {
+            lines.Add(FormattableString.Invariant($"Under the .NET client at c16 (mix of accepted examples), server CPU per call: echo {ec:0} µs, ExplainRoute {xc:0} µs, RouteCase embedded {re:0} µs, RouteCase durable {rd:0} µs plus {redisDurable ?? 0:0} µs in redis-server. What accepting adds to the decision (payload hash, case record and its larger answer, audit entry, the CaseAccepted log line, and the store: sealing the application and the accept script in durable mode) is {rd - xc:0} µs in the durable server."));
+        }
+
+        var embeddedWindows = windows.Where(w => w.Series == Series.RouteEmbeddedClient).ToList();
+        var embeddedMemory = memory.FirstOrDefault(m => m.Process == "embedded");
+        if (routeEmbedded is { } emb && routeDurable is { } dur && emb > dur && embeddedMemory is not null)
+        {
+            lines.Add(FormattableString.Invariant($"RouteCase costs more server CPU per case embedded ({emb:0} µs) than durable ({dur:0} µs, which also seals the application and calls Redis): the in-memory store keeps every case it accepted — at least {embeddedWindows.Sum(w => w.Ok):N0} in the measured windows, {embeddedMemory.PeakRssMb:N0} MB peak RSS — and its cost per accept grows with that number (compare the repetitions in results.json)."));
+        }
+
+        var typical = rules.FirstOrDefault(r => r.Benchmark == "DecideTypical");
+        if (typical is not null && explain is { } xe)
+        {
+            lines.Add(FormattableString.Invariant($"RulesEngine.Decide alone takes {typical.MeanUs:0.0} µs and allocates {typical.AllocatedBytes:N0} B for the typical case: {typical.MeanUs / xe:P0} of ExplainRoute's server CPU per call. Most of its allocation is the trace: one RuleResult per rule with interpolated Japanese and English messages, built again on every call though most are constant per rule and outcome."));
+        }
+
+        var durableSeries = summaries.FirstOrDefault(s => s.Series == Series.RouteDurableClient && s.Concurrency == BenchSettings.Primary);
+        var echoSeries = summaries.FirstOrDefault(s => s.Series == Series.EchoClient && s.Concurrency == BenchSettings.Primary);
+        if (durableSeries is not null && echoSeries is not null && durableSeries.Rps > 0 && echoSeries.Rps > 0)
+        {
+            var loader = durableSeries.LoaderCores * 1e6 / durableSeries.Rps;
+            var perCase = durableSeries.ServerCpuUsPerCall + (durableSeries.RedisCpuUsPerCall ?? 0) + loader;
+            var cores = Environment.ProcessorCount;
+            var ceiling = cores * 1e6 / perCase;
+            var needed = cores * 1e6 / (0.5 * echoSeries.Rps);
+            lines.Add(FormattableString.Invariant($"RouteCase on durable Redis is CPU-bound on this machine: each case costs {durableSeries.ServerCpuUsPerCall:0} µs in the server, {durableSeries.RedisCpuUsPerCall ?? 0:0} µs in redis-server and {loader:0} µs in the .NET client, {perCase:0} µs in all, so {cores} cores top out near {ceiling:N0} cases/s (measured {durableSeries.Rps:N0}); the queueing behind that CPU, not the fsync of appendfsync always ({machine.FsyncP50Us / 1000:0.00} ms at the median on this disk, measured at the start of the run, and shared by all the writes of one Redis event-loop cycle), is what stretches the p99 to {durableSeries.P99Ms:0.0} ms. Half the echo's rate ({0.5 * echoSeries.Rps:N0}/s) would need at most {needed:0} µs of CPU per case across all three processes."));
+        }
+
+        return lines;
+    }
+
+    private string Markdown(List<SeriesSummary> summaries, List<Comparison> comparisons, List<TargetResult> targets, List<string> analysis)
+    {
+        var md = new StringBuilder();
+        void Line(string text = "") => md.Append(text).Append('\n');
+        string F(double value, string format) => double.IsFinite(value) ? value.ToString(format, Invariant) : "–";
+
+        Line("# Tokutei.Routing benchmarks");
+        Line();
+        Line($"Generated {machine.Date} by `{Command}` (mode {settings.Mode}) on {machine.Cpu}, {machine.Cores} cores, {machine.MemoryMb:N0} MB, {machine.Kernel}, fsync {machine.FsyncP50Us:0} µs (p50) / {machine.FsyncP99Us:0} µs (p99); .NET {machine.Dotnet}; {machine.H2Load}; {machine.Redis.Split(' ').Take(3).Aggregate((a, b) => a + " " + b)}; commit {machine.Commit}{(machine.Dirty ? " with uncommitted changes under src/" : string.Empty)}.");
+        Line();
+        Line("Every figure of ours is a ratio against a bare gRPC echo measured in the same run, interleaved. Raw windows are in `results.json`; the latency plot is `latency.png`.");
+        var disturbed = windows.Count(w => w.Noisy);
+        Line();
+        Line(disturbed == 0
+            ? $"All {windows.Count} measurement windows ran with the rest of the machine quiet (others under {BenchSettings.MaxOtherCores} cores)."
+            : $"**{disturbed} of {windows.Count} measurement windows were disturbed** by other work on the machine (others above {BenchSettings.MaxOtherCores} cores even after repeats; see the `others' cores` column): treat their figures with care, CPU per call least affected.");
+        Line();
+        Line("## Targets");
+        Line();
+        Line("| target | goal | measured | met |");
+        Line("|---|---|---|---|");
+        foreach (var t in targets)
+        {
+            Line($"| {t.Target} | {t.Goal} | {t.Measured} | {(t.Met is null ? "–" : t.Met.Value ? "yes" : "**no**")} {(t.Met == false ? "(" + t.Note + ")" : string.Empty)} |");
+        }
+
+        Line();
+        Line("## Where the time goes");
+        Line();
+        foreach (var a in analysis)
+        {
+            Line("- " + a);
+        }
+
+        Line();
+        Line("## Ours against the echo");
+        Line();
+        Line("Ratios are medians over the repetitions' pairs (min–max in brackets); calls/s and p99 are medians; CPU is server CPU per call.");
+        Line();
+        Line("| scenario | loader | c | echo calls/s | ours calls/s | throughput ratio | echo p99 ms | ours p99 ms | p99 ratio | echo CPU µs/call | ours CPU µs/call | Redis CPU µs/call | disturbed pairs |");
+        Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var c in comparisons)
+        {
+            Line($"| {c.Name} | {c.Loader} | {c.Concurrency} | {F(c.BaselineRps, "N0")} | {F(c.OursRps, "N0")} | {X(c.RpsRatio)} ({Range(c.RpsRatioMin, c.RpsRatioMax)}) | {F(c.BaselineP99Ms, "0.00")} | {F(c.OursP99Ms, "0.00")} | {X(c.P99Ratio)} ({Range(c.P99RatioMin, c.P99RatioMax)}) | {F(c.BaselineCpuUsPerCall, "0")} | {F(c.OursCpuUsPerCall, "0")} | {(c.RedisCpuUsPerCall is { } r ? F(r, "0") : "–")} | {c.DisturbedPairs}/{c.Pairs} |");
+        }
+
+        Line();
+        Line("## Every series");
+        Line();
+        Line("| series | RPC | c | windows | calls/s (min–max) | p50 ms | p90 ms | p99 ms | p99.9 ms | server µs/call | server cores | loader cores | others' cores | failures |");
+        Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var s in summaries)
+        {
+            Line($"| {s.Series} | {s.Rpc} | {s.Concurrency} | {s.Windows} | {F(s.Rps, "N0")} ({F(s.RpsMin, "N0")}–{F(s.RpsMax, "N0")}) | {F(s.P50Ms, "0.00")} | {F(s.P90Ms, "0.00")} | {F(s.P99Ms, "0.00")} | {F(s.P999Ms, "0.00")} | {F(s.ServerCpuUsPerCall, "0")} | {F(s.ServerCores, "0.00")} | {F(s.LoaderCores, "0.00")} | {F(s.OtherCores, "0.00")} | {s.Failures} |");
+        }
+
+        Line();
+        Line("## Redis per call (durable server, delivery off)");
+        Line();
+        Line("All commands from INFO commandstats (commands run inside Lua scripts included; the idle server's background checks subtracted by rate); top-level commands (round trips) from MONITOR over sequential calls.");
+        Line();
+        Line("| call | calls | commands per call (all) | scripts per call | top-level per call (MONITOR) | top-level commands | commands inside scripts | AOF bytes per call | memory bytes per call | failures |");
+        Line("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in redis)
+        {
+            var top = r.TopLevelPerCallByName is null ? "–" : string.Join(", ", r.TopLevelPerCallByName.Select(t => $"`{t.Key}` {t.Value}"));
+            var inScript = r.InScriptPerCallByName is null ? "–" : string.Join(", ", r.InScriptPerCallByName.Select(t => $"`{t.Key}` {t.Value}"));
+            Line($"| {r.Rpc} | {r.Calls} | {F(r.CommandsPerCall, "0.###")} | {F(r.ScriptCallsPerCall, "0.###")} | {(r.RoundTripsPerCall is { } rt ? F(rt, "0.###") : "–")} | {top} | {inScript} | {(r.AofBytesPerCall is { } a ? F(a, "N0") : "–")} | {(r.MemoryBytesPerCall is { } m ? F(m, "N0") : "–")} | {r.Failures.Values.Sum()} |");
+        }
+
+        Line();
+        Line("## Rules engine (BenchmarkDotNet, RulesEngine.Decide)");
+        Line();
+        Line("| benchmark | mean µs | median µs | stddev µs | allocated B/op | gen0 per 1000 ops |");
+        Line("|---|---|---|---|---|---|");
+        foreach (var r in rules)
+        {
+            Line($"| {r.Benchmark} | {F(r.MeanUs, "0.00")} | {F(r.MedianUs, "0.00")} | {F(r.StdDevUs, "0.00")} | {F(r.AllocatedBytes, "N0")} | {F(r.Gen0PerOp, "0.###")} |");
+        }
+
+        Line();
+        Line("## End to end: accept to DELIVERED (delivery on, bench intake over gRPC)");
+        Line();
+        Line($"RouteCase at c{BenchSettings.Primary} for {settings.EndToEndWindow.TotalSeconds:0} s, then at most {settings.EndToEndDrain.TotalSeconds:0} s for the backlog to drain. Submit → delivered is from the RouteCase call's start to the intake's first receipt of that case; a case still undelivered when the drain ends counts with the time it had waited by then, so those figures are lower bounds (≥). Cases/s accept→delivered = delivered cases over the time from the first call to the last receipt.");
+        Line();
+        Line("| server | c | accepted/s | delivered/s during load | cases/s accept→delivered | drain after load s | submit→delivered p50 ms | p99 ms | max ms | delivered | intake calls | GetCase DELIVERED (sample) | server µs/case | Redis µs/case | Redis commands/case | others' cores | failures |");
+        Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var e in endToEnd)
+        {
+            Line($"| {e.Server} | {e.Concurrency} | {F(e.AcceptedPerSecond, "N0")} | {F(e.DeliveredPerSecondDuringLoad, "N0")} | {F(e.EndToEndCasesPerSecond, "N0")} | {F(e.DrainSeconds, "0.0")} | {Bound(e)}{F(e.SubmitToDeliveredMs.P50, "0.0")} | {Bound(e)}{F(e.SubmitToDeliveredMs.P99, "0.0")} | {Bound(e)}{F(e.SubmitToDeliveredMs.Max, "0.0")} | {e.Delivered}/{e.Accepted} | {e.IntakeCalls} | {e.SampledDelivered}/{e.Sampled} | {F(e.ServerCpuUsPerCase, "0")} | {(e.RedisCpuUsPerCase is { } r ? F(r, "0") : "–")} | {(e.RedisCommandsPerCase is { } rc ? F(rc, "0.#") + " (" + string.Join(", ", e.RedisCommandsPerCaseByName!.Select(c => $"{c.Key} {c.Value}")) + ")" : "–")} | {F(e.OtherCores, "0.00")} | {e.Failures.Values.Sum()} |");
+        }
+
+        Line();
+        Line("## Memory (VmHWM: peak resident set)");
+        Line();
+        Line("| process | peak RSS MB | RSS at end MB | what it did |");
+        Line("|---|---|---|---|");
+        foreach (var m in memory)
+        {
+            Line($"| {m.Process} | {m.PeakRssMb:N0} | {m.RssAtEndMb:N0} | {m.Note} |");
+        }
+
+        if (startup.Count > 0)
+        {
+            Line();
+            Line("## Start-up (hyperfine)");
+            Line();
+            Line("| command | median ms | mean ms | min ms | max ms | runs |");
+            Line("|---|---|---|---|---|---|");
+            foreach (var s in startup)
+            {
+                Line($"| {s.Command} | {F(s.MedianMs, "0")} | {F(s.MeanMs, "0")} | {F(s.MinMs, "0")} | {F(s.MaxMs, "0")} | {s.Runs} |");
+            }
+        }
+
+        Line();
+        Line("## Method");
+        Line();
+        foreach (var m in Method())
+        {
+            Line("- " + m);
+        }
+
+        Line();
+        Line("Servers and their settings:");
+        Line();
+        foreach (var (name, arguments) in servers)
+        {
+            Line($"- `{name}`: `{string.Join(' ', arguments)}`");
+        }
+
+        if (notes.Count > 0)
+        {
+            Line();
+            Line("## Notes from this run");
+            Line();
+            foreach (var n in notes)
+            {
+                Line("- " + n);
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private string ReadmeSection(List<Comparison> comparisons, List<TargetResult> targets)
+    {
+        var md = new StringBuilder();
+        void Line(string text = "") => md.Append(text).Append('\n');
+        Comparison? Find(string name, int c) => comparisons.FirstOrDefault(x => x.Name == name && x.Concurrency == c);
+
+        Line("## Benchmarks");
+        Line();
+        var how = settings.Mode == "full" ? "`make bench` (about ten minutes; `make bench-quick` is a two-minute smoke run)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
+        Line($"Measured {machine.Date} on {machine.Cpu} ({machine.Cores} cores, {machine.MemoryMb / 1024:0} GB; a VM shared with other work), commit {machine.Commit}{(machine.Dirty ? " plus uncommitted changes under src/" : string.Empty)}, with {how}. Each figure is a ratio against a bare gRPC echo on the same Kestrel and gRPC settings, measured in the same run, interleaved, medians of {settings.Repetitions} repetition(s) (range in brackets); throughput from h2load where it applies, and from the .NET closed-loop client (which also checks every status) for RouteCase, whose every call needs its own request_id. Details, every series and the method: `bench/results/results.md`; plot: `bench/results/latency.png`.");
+        Line();
+        Line("| at 16 calls in flight | ours | echo | ratio | target |");
+        Line("|---|---|---|---|---|");
+        void Row(string label, Comparison? c, bool throughput, string target)
+        {
+            if (c is null)
+            {
+                return;
+            }
+
+            Line(throughput
+                ? FormattableString.Invariant($"| {label} calls/s | {c.OursRps:N0} | {c.BaselineRps:N0} | {X(c.RpsRatio)} ({Range(c.RpsRatioMin, c.RpsRatioMax)}) | {target} |")
+                : FormattableString.Invariant($"| {label} p99 | {c.OursP99Ms:0.00} ms | {c.BaselineP99Ms:0.00} ms | {X(c.P99Ratio)} ({Range(c.P99RatioMin, c.P99RatioMax)}) | {target} |"));
+        }
+
+        var explain = Find("ExplainRoute", BenchSettings.Primary);
+        var embedded = Find("RouteCase, embedded (delivery off)", BenchSettings.Primary);
+        var durable = Find("RouteCase, durable Redis (delivery off)", BenchSettings.Primary);
+        Row("ExplainRoute (h2load)", explain, throughput: true, "≥ 0.8×");
+        Row("ExplainRoute (h2load)", explain, throughput: false, "≤ 1.3×");
+        Row("RouteCase embedded (.NET client)", embedded, throughput: true, "–");
+        Row("RouteCase durable Redis (.NET client)", durable, throughput: true, "≥ 0.5×");
+        Row("RouteCase durable Redis (.NET client)", durable, throughput: false, "≤ 2×");
+        Line();
+        Line("| cost | measured | target |");
+        Line("|---|---|---|");
+        foreach (var t in targets.Where(t => !t.Target.Contains("throughput", StringComparison.Ordinal) && !t.Target.Contains("p99", StringComparison.Ordinal)))
+        {
+            Line($"| {t.Target} | {t.Measured} | {t.Goal}{(t.Met == false ? " (**missed**)" : string.Empty)} |");
+        }
+
+        if (explain is not null)
+        {
+            Line(FormattableString.Invariant($"| server CPU per ExplainRoute (c16) | {explain.OursCpuUsPerCall:0} µs (echo {explain.BaselineCpuUsPerCall:0} µs) | – |"));
+        }
+
+        if (durable is not null)
+        {
+            Line(FormattableString.Invariant($"| server + Redis CPU per accepted case, durable (c16) | {durable.OursCpuUsPerCall:0} µs + {durable.RedisCpuUsPerCall ?? 0:0} µs | – |"));
+        }
+
+        foreach (var e in endToEnd)
+        {
+            Line(FormattableString.Invariant($"| accept → DELIVERED, {e.Server} (c16) | {e.AcceptedPerSecond:N0} accepted/s, {e.DeliveredPerSecondDuringLoad:N0} delivered/s during the load; submit→delivered p50 {Bound(e)}{e.SubmitToDeliveredMs.P50:0} ms, p99 {Bound(e)}{e.SubmitToDeliveredMs.P99:0} ms; {e.Accepted - e.Delivered:N0} of {e.Accepted:N0} not delivered {settings.EndToEndDrain.TotalSeconds:0} s after the load | – |"));
+        }
+
+        var peak = memory.Where(m => m.Process.StartsWith("embedded", StringComparison.Ordinal) || m.Process.StartsWith("durable", StringComparison.Ordinal)).ToList();
+        if (peak.Count > 0)
+        {
+            Line($"| peak RSS of the server under load | {string.Join("; ", peak.Select(m => $"{m.Process} {m.PeakRssMb:N0} MB"))} | – |");
+        }
+
+        Line();
+        var missed = targets.Where(t => t.Met == false).ToList();
+        Line(missed.Count == 0
+            ? "Every target is met."
+            : "Missed: " + string.Join("; ", missed.Select(t => $"{t.Target} ({t.Note})")) + ". `bench/results/results.md` says where the time goes.");
+        return md.ToString();
+    }
+}

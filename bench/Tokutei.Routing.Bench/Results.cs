@@ -1,0 +1,96 @@
+namespace Tokutei.Routing.Bench;
+
+/// <summary>One measurement window: a series (server × RPC × loader) at one concurrency in one repetition.</summary>
+internal sealed record WindowResult(
+    string Series,
+    string Server,
+    string Rpc,
+    string Loader,
+    int Concurrency,
+    int Repetition,
+    double Rps,
+    long Calls,
+    long Ok,
+    IReadOnlyDictionary<string, long> Failures,
+    Latency LatencyMs,
+    double ServerCpuUsPerCall,
+    double? RedisCpuUsPerCall,
+    double ServerCores,
+    double LoaderCores,
+    double OtherCores,
+    double StealCores,
+    double InterruptCores,
+    double ResponseBytesPerCall,
+    int Attempts,
+    bool Noisy);
+
+/// <summary>Ours against the baseline at one concurrency: ratios of each repetition's pair, their median and range.</summary>
+internal sealed record Comparison(
+    string Name,
+    string Ours,
+    string Baseline,
+    string Loader,
+    int Concurrency,
+    double BaselineRps,
+    double OursRps,
+    double RpsRatio,
+    double RpsRatioMin,
+    double RpsRatioMax,
+    double BaselineP99Ms,
+    double OursP99Ms,
+    double P99Ratio,
+    double P99RatioMin,
+    double P99RatioMax,
+    double BaselineCpuUsPerCall,
+    double OursCpuUsPerCall,
+    double CpuRatio,
+    double? RedisCpuUsPerCall,
+    int Pairs,
+    int DisturbedPairs);
+
+/// <summary>A target of the issue, and whether this run met it.</summary>
+internal sealed record TargetResult(string Target, string Goal, string Measured, bool? Met, string Note);
+
+/// <summary>Redis figures per call, from INFO commandstats (all commands, those inside scripts included) and MONITOR (top-level only).</summary>
+internal sealed record RedisCost(
+    string Rpc,
+    long Calls,
+    long OkCalls,
+    double CommandsPerCall,
+    double ScriptCallsPerCall,
+    IReadOnlyDictionary<string, double> CommandsPerCallByName,
+    double? RoundTripsPerCall,
+    IReadOnlyDictionary<string, double>? TopLevelPerCallByName,
+    IReadOnlyDictionary<string, double>? InScriptPerCallByName,
+    double? AofBytesPerCall,
+    double? MemoryBytesPerCall,
+    IReadOnlyDictionary<string, long> Failures);
+
+/// <summary>Accept to DELIVERED at a bench intake.</summary>
+internal sealed record EndToEndResult(
+    string Server,
+    int Concurrency,
+    double LoadSeconds,
+    long Accepted,
+    double AcceptedPerSecond,
+    long Delivered,
+    double DeliveredPerSecondDuringLoad,
+    double EndToEndCasesPerSecond,
+    double DrainSeconds,
+    Latency SubmitToDeliveredMs,
+    long IntakeCalls,
+    int SampledDelivered,
+    int Sampled,
+    double ServerCpuUsPerCase,
+    double? RedisCpuUsPerCase,
+    double? RedisCommandsPerCase,
+    IReadOnlyDictionary<string, double>? RedisCommandsPerCaseByName,
+    double OtherCores,
+    IReadOnlyDictionary<string, long> Failures);
+
+/// <summary>One benchmark of the rules engine (BenchmarkDotNet, memory diagnoser).</summary>
+internal sealed record RulesResult(string Benchmark, double MeanUs, double MedianUs, double StdDevUs, double AllocatedBytes, double Gen0PerOp);
+
+internal sealed record ProcessMemory(string Process, long PeakRssMb, long RssAtEndMb, string Note);
+
+internal sealed record StartupResult(string Command, double MeanMs, double MedianMs, double MinMs, double MaxMs, int Runs);

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Latency percentiles per scenario and concurrency, from bench/results/results.json, as a PNG.
+
+Run by the bench driver with Debian's python3 and python3-matplotlib (installed by `make bench`):
+    /usr/bin/python3 bench/plot.py bench/results/results.json bench/results/latency.png
+"""
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {
+    "echo:h2load": "echo\n(h2load)",
+    "explain:h2load": "ExplainRoute\n(h2load)",
+    "explain-quiet-logs:h2load": "ExplainRoute\nquiet logs\n(h2load)",
+    "route-durable-replay:h2load": "RouteCase\nreplay, Redis\n(h2load)",
+    "echo:dotnet": "echo\n(.NET)",
+    "explain:dotnet": "ExplainRoute\n(.NET)",
+    "route-embedded:dotnet": "RouteCase\nembedded\n(.NET)",
+    "route-durable:dotnet": "RouteCase\ndurable Redis\n(.NET)",
+}
+PERCENTILES = [("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99"), ("p999_ms", "p99.9")]
+
+
+def main(source, target):
+    with open(source, encoding="utf-8") as f:
+        results = json.load(f)
+    series = results["series"]
+    concurrencies = sorted({s["concurrency"] for s in series})
+    order = [name for name in LABELS if any(s["series"] == name for s in series)]
+    end_to_end = results.get("end_to_end") or []
+    rows = len(concurrencies) + (1 if end_to_end else 0)
+    fig, axes = plt.subplots(rows, 1, figsize=(13, 4.2 * rows), squeeze=False)
+    width = 0.8 / len(PERCENTILES)
+    for row, concurrency in enumerate(concurrencies):
+        ax = axes[row][0]
+        names = [n for n in order if any(s["series"] == n and s["concurrency"] == concurrency for s in series)]
+        for i, (key, label) in enumerate(PERCENTILES):
+            values = []
+            for name in names:
+                match = next(s for s in series if s["series"] == name and s["concurrency"] == concurrency)
+                values.append(max(match[key], 0.001))
+            positions = [x + (i - (len(PERCENTILES) - 1) / 2) * width for x in range(len(names))]
+            ax.bar(positions, values, width, label=label)
+        ax.set_yscale("log")
+        ax.set_ylabel("latency, ms (log)")
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels([LABELS[n] for n in names], fontsize=8)
+        ax.set_title(f"{concurrency} call(s) in flight — medians over repetitions", fontsize=10)
+        ax.grid(axis="y", which="both", alpha=0.3)
+        ax.legend(fontsize=8, ncol=4, loc="upper left")
+    if end_to_end:
+        ax = axes[-1][0]
+        keys = [("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9")]
+        for i, (key, label) in enumerate(keys):
+            values = [max(e["submit_to_delivered_ms"][key], 0.001) for e in end_to_end]
+            positions = [x + (i - (len(keys) - 1) / 2) * width for x in range(len(end_to_end))]
+            ax.bar(positions, values, width, label=label)
+        ax.set_yscale("log")
+        ax.set_ylabel("submit → delivered, ms (log)")
+        ax.set_xticks(range(len(end_to_end)))
+        ax.set_xticklabels(
+            [f"{e['server']}\n{e['accepted_per_second']:.0f} accepted/s, {e['delivered']}/{e['accepted']} delivered" for e in end_to_end],
+            fontsize=8,
+        )
+        ax.set_title(f"end to end: RouteCase to DELIVERED at a bench intake, {end_to_end[0]['concurrency']} calls in flight", fontsize=10)
+        ax.grid(axis="y", which="both", alpha=0.3)
+        ax.legend(fontsize=8, ncol=4, loc="upper left")
+    machine = results["machine"]
+    fig.suptitle(
+        f"Tokutei.Routing latency per scenario — {results['generated']}, {machine['cpu']}, {machine['cores']} cores, `{results['command']}`",
+        fontsize=11,
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.savefig(target, dpi=110)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit("usage: plot.py results.json latency.png")
+    main(sys.argv[1], sys.argv[2])
