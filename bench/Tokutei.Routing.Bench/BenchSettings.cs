@@ -34,20 +34,20 @@ internal sealed record BenchSettings(
         Repetitions: 3,
         Concurrencies: [1, 16, 64],
         WarmMin: TimeSpan.FromSeconds(10),
-        WarmMax: TimeSpan.FromSeconds(20),
+        WarmMax: TimeSpan.FromSeconds(18),
         WarmStep: TimeSpan.FromSeconds(2),
         ClientWarm: TimeSpan.FromSeconds(4),
         RedisCostCalls: 2000,
         MonitorCalls: 200,
         IdleWindow: TimeSpan.FromSeconds(5),
         EndToEndWindow: TimeSpan.FromSeconds(8),
-        EndToEndDrain: TimeSpan.FromSeconds(15),
+        EndToEndDrain: TimeSpan.FromSeconds(12),
         EndToEndWarmDrain: TimeSpan.FromSeconds(5),
         StartupTime: true,
         RulesQuick: false,
         Attempts: 3,
         QuietWait: TimeSpan.FromSeconds(5),
-        RetryBudget: TimeSpan.FromSeconds(90));
+        RetryBudget: TimeSpan.FromSeconds(60));
 
     public static readonly BenchSettings Quick = new(
         "quick",

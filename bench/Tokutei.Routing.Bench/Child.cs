@@ -11,6 +11,8 @@ namespace Tokutei.Routing.Bench;
 /// </summary>
 internal sealed class Child : IDisposable
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Child, bool> Live = new();
+
     private readonly Process _process;
     private bool _disposed;
 
@@ -48,7 +50,21 @@ internal sealed class Child : IDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{name} did not start");
-        return new Child(name, process, logPath);
+        var child = new Child(name, process, logPath);
+        Live[child] = true;
+        return child;
+    }
+
+    /// <summary>
+    /// Kills every child still running, by PID: on Ctrl-C or SIGTERM the driver does not get to dispose them, and
+    /// a server left behind would hold its port and memory.
+    /// </summary>
+    public static void KillAll()
+    {
+        foreach (var child in Live.Keys)
+        {
+            child.Dispose();
+        }
     }
 
     public string LogTail(int lines = 30)
@@ -96,6 +112,7 @@ internal sealed class Child : IDisposable
         }
 
         _disposed = true;
+        Live.TryRemove(this, out _);
         if (!_process.HasExited)
         {
             _process.Kill();

@@ -134,6 +134,9 @@ internal static partial class H2Load
             failures["HTTP status other than 200"] = non200;
         }
 
+        // One line per request: hundreds of megabytes over a run, and its figures are in the results now.
+        File.Delete(logFile);
+
         return new LoadResult("h2load", done, succeeded - non200, failures, seconds, Latency.FromMicros([.. latencies]), done > 0 ? dataBytes / done : 0);
     }
 

@@ -124,10 +124,9 @@ internal sealed partial class Orchestrator
         }
     }
 
-    private async Task MeasureThroughputAsync(Server echo, Server embedded, Server quiet, Server durable, RedisServer redis)
+    private async Task MeasureThroughputAsync(Server echo, Server embedded, Server durable, RedisServer redis)
     {
         Log($"throughput: {settings.Repetitions} repetitions × concurrency {string.Join('/', settings.Concurrencies)}, {settings.Window.TotalSeconds:0.#} s windows, baseline and ours alternating (ABBA)");
-        _ = quiet;
         for (var rep = 1; rep <= settings.Repetitions; rep++)
         {
             foreach (var concurrency in settings.Concurrencies)

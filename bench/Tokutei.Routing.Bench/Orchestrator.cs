@@ -35,7 +35,6 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
     private readonly List<string> _notes = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Dictionary<string, double> _expectedResponseBytes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _frames = new(StringComparer.Ordinal);
 
     private void Log(string message) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{_clock.Elapsed.TotalSeconds,6:0.0}s] {message}"));
@@ -77,7 +76,7 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
 
         await PrepareH2LoadScenariosAsync(echo, embedded, quiet, durable).ConfigureAwait(false);
         await WarmUpAsync(echo, embedded, quiet, durable).ConfigureAwait(false);
-        await MeasureThroughputAsync(echo, embedded, quiet, durable, redis).ConfigureAwait(false);
+        await MeasureThroughputAsync(echo, embedded, durable, redis).ConfigureAwait(false);
         var redisCosts = await MeasureRedisCostsAsync(durable, redis).ConfigureAwait(false);
 
         var memory = new List<ProcessMemory>
@@ -87,8 +86,8 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
             Memory(durable, "durable, delivery off"),
             new("redis-server (throughput)", ProcFs.StatusKb(redis.Process.Pid, "VmHWM") / 1024, ProcFs.StatusKb(redis.Process.Pid, "VmRSS") / 1024, "holds every case accepted by the durable windows"),
         };
-        var casesHeld = await CountCasesAsync(redis).ConfigureAwait(false);
-        Note($"the durable Redis held {casesHeld} keys when the throughput phase ended");
+        var keys = await CountKeysAsync(redis).ConfigureAwait(false);
+        Note($"the durable Redis held {keys:N0} keys when the throughput phase ended (every case accepted in its windows, with its request, audit and index entries)");
         foreach (var server in new[] { embedded, quiet, durable })
         {
             await server.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
@@ -155,7 +154,7 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
         }
     }
 
-    private static async Task<long> CountCasesAsync(RedisServer redis)
+    private static async Task<long> CountKeysAsync(RedisServer redis)
     {
         using var probe = await RedisProbe.ConnectAsync(redis.Port).ConfigureAwait(false);
         return long.Parse(await probe.CommandAsync("DBSIZE").ConfigureAwait(false), CultureInfo.InvariantCulture);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Tokutei.Routing.Bench;
 
 // dotnet Tokutei.Routing.Bench.dll [--mode full|quick] [--repo DIR] [--out DIR]
@@ -57,8 +58,17 @@ if (ticks != ProcFs.TicksPerSecond.ToString(CultureInfo.InvariantCulture))
     return 2;
 }
 
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => Child.KillAll());
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Child.KillAll());
 var orchestrator = new Orchestrator(settings, paths, Corpus.Load(paths.Examples));
-return await orchestrator.RunAsync().ConfigureAwait(false);
+try
+{
+    return await orchestrator.RunAsync().ConfigureAwait(false);
+}
+finally
+{
+    Child.KillAll();
+}
 
 static string FindRepo(string from)
 {

@@ -276,7 +276,7 @@ internal sealed class Report(
         var typical = rules.FirstOrDefault(r => r.Benchmark == "DecideTypical");
         if (typical is not null && explain is { } xe)
         {
-            lines.Add(FormattableString.Invariant($"RulesEngine.Decide alone takes {typical.MeanUs:0.0} µs and allocates {typical.AllocatedBytes:N0} B for the typical case: {typical.MeanUs / xe:P0} of ExplainRoute's server CPU per call. Most of its allocation is the trace: one RuleResult per rule with interpolated Japanese and English messages, built again on every call though most are constant per rule and outcome."));
+            lines.Add(FormattableString.Invariant($"RulesEngine.Decide alone takes {typical.MeanUs:0.0} µs and allocates {typical.AllocatedBytes:N0} B for the typical case: {typical.MeanUs / xe:P0} of ExplainRoute's server CPU per call, so the rules are not where a call's time goes. Its allocations are the decision itself (a RuleResult per rule, the document checklist, the lists that hold them as they grow) plus strings formatted on every call although they rarely change (the start-of-operation date, procedure names in messages) and LINQ and name normalisation in the document checks."));
         }
 
         var durableSeries = summaries.FirstOrDefault(s => s.Series == Series.RouteDurableClient && s.Concurrency == BenchSettings.Primary);
