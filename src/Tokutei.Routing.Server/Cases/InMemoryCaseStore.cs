@@ -22,7 +22,8 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
 
     private readonly Dictionary<string, Entry> _byCaseId = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Entry> _byRequestId = new(StringComparer.Ordinal);
-    private readonly SortedList<string, Entry> _newestFirst = new(Comparer<string>.Create((x, y) => string.CompareOrdinal(y, x)));
+    // Oldest first: UUIDv7 ids arrive in order, so a new case lands at the end instead of shifting the whole list.
+    private readonly SortedList<string, Entry> _byAge = new(StringComparer.Ordinal);
     private readonly Channel<OutboxEntry> _outbox = Channel.CreateUnbounded<OutboxEntry>(new UnboundedChannelOptions { SingleReader = false });
 
     public bool IsDurable => false;
@@ -43,7 +44,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
             var entry = new Entry(newCase.RoutedCase.Clone(), newCase.RoutedCase.Clone(), newCase.Application.Clone(), newCase.PayloadHash, [newCase.FirstAudit.Clone()]);
             _byRequestId.Add(key, entry);
             _byCaseId.Add(entry.Current.CaseId, entry);
-            _newestFirst.Add(entry.Current.CaseId, entry);
+            _byAge.Add(entry.Current.CaseId, entry);
             Enqueue(entry.Current.CaseId, newCase.TraceParent);
             return Task.FromResult(new AcceptResult(AcceptStatus.Created, newCase.RoutedCase.Clone()));
         }
@@ -71,7 +72,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         ArgumentNullException.ThrowIfNull(query);
         lock (_gate)
         {
-            var matches = _newestFirst.Values
+            var matches = NewestFirst()
                 .Where(e => query.After is null || string.CompareOrdinal(e.Current.CaseId, query.After.CaseId) < 0)
                 .Where(e => string.IsNullOrEmpty(query.DestinationCode) || e.Current.Decision.Destination?.Code == query.DestinationCode)
                 .Where(e => query.State == V1.CaseState.Unspecified || e.Current.State == query.State)
@@ -249,6 +250,15 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         if (transition.ReceiptId is { } receipt)
         {
             routedCase.DeliveryReceiptId = receipt;
+        }
+    }
+
+    private IEnumerable<Entry> NewestFirst()
+    {
+        var entries = _byAge.Values;
+        for (var i = entries.Count - 1; i >= 0; i--)
+        {
+            yield return entries[i];
         }
     }
 
