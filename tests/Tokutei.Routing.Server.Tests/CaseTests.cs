@@ -34,7 +34,10 @@ public sealed class CaseTests(RoutingServerFixture server)
 
         var delivered = await WaitUntilDeliveredAsync(routed.CaseId);
 
-        Assert.Equal([CaseState.Accepted, CaseState.Delivering, CaseState.Delivered], delivered.History.Select(e => e.State));
+        // Delivered at the first call: no failed attempt in between, so no DELIVERING event.
+        Assert.Equal([CaseState.Accepted, CaseState.Delivered], delivered.History.Select(e => e.State));
+        Assert.Equal(["ACCEPTED", "OK"], delivered.History.Select(e => e.OutcomeCode));
+        Assert.Equal(1, delivered.History[^1].Attempt);
         Assert.False(string.IsNullOrWhiteSpace(delivered.DeliveryReceiptId), "a delivered case has the destination's receipt id");
         Assert.Equal(routed.CaseId, delivered.CaseId);
         Assert.Equal(routed.RequestId, delivered.RequestId);

@@ -13,6 +13,7 @@ namespace Tokutei.Routing.Server.Api;
 internal sealed class RoutingApi(
     CaseRouter router,
     ICaseStore store,
+    Delivery.OutboxSignal outbox,
     ReferenceData reference,
     TimeProvider clock) : V1.RoutingService.RoutingServiceBase
 {
@@ -62,16 +63,33 @@ internal sealed class RoutingApi(
     {
         var caseId = CaseId(request.CaseId);
         var caller = Caller(context);
-        var routedCase = await store.RedriveAsync(caseId, clock.GetUtcNow(), context.CancellationToken).ConfigureAwait(false)
-            ?? throw RpcErrors.Of(Reasons.CaseNotFound);
+
+        // A compare-and-set: if delivery moves the case between the read and the write, read it again.
+        for (var round = 0; round < 5; round++)
+        {
+            var status = await store.GetStatusAsync(caseId, context.CancellationToken).ConfigureAwait(false) ?? throw RpcErrors.Of(Reasons.CaseNotFound);
+            var now = clock.GetUtcNow();
+            var redrive = CaseLifecycle.Redrive(status, now, new AuditDraft(now, caller.OfficeCode, caller.Authentication, V1.AuditAction.Redriven));
+            if (redrive is null)
+            {
+                break;
+            }
+
+            if (await store.ApplyAsync(caseId, redrive, null, context.CancellationToken).ConfigureAwait(false) == TransitionResult.Applied)
+            {
+                outbox.Notify();
+                break;
+            }
+        }
+
         // Idempotent: a case that was dead-lettered and is already back in delivery (or delivered since) is
         // answered as it stands; one that never was dead-lettered cannot be redriven.
+        var routedCase = await store.GetAsync(caseId, context.CancellationToken).ConfigureAwait(false) ?? throw RpcErrors.Of(Reasons.CaseNotFound);
         if (routedCase.History.All(e => e.State != V1.CaseState.DeadLettered))
         {
             throw RpcErrors.Of(Reasons.CaseNotDeadLettered, subject: "case_id");
         }
 
-        await store.AppendAuditAsync(caseId, new AuditDraft(clock.GetUtcNow(), caller.OfficeCode, caller.Authentication, V1.AuditAction.Redriven), context.CancellationToken).ConfigureAwait(false);
         return new V1.RedriveCaseResponse { RoutedCase = routedCase };
     }
 

@@ -19,19 +19,26 @@ internal static class AuditChain
     /// <summary>The office code recorded for what the router does by itself (deliveries).</summary>
     public const string Router = "ROUTER";
 
-    public static V1.AuditRecord Next(V1.AuditRecord? previous, string caseId, AuditDraft draft)
+    /// <summary>How the router identified itself for what it records by itself.</summary>
+    public const string System = "system";
+
+    public static V1.AuditRecord Next(V1.AuditRecord? previous, string caseId, AuditDraft draft) =>
+        Next(previous?.Sequence ?? 0, previous?.Hash ?? string.Empty, caseId, draft);
+
+    /// <summary>The record that follows the one with <paramref name="previousSequence"/> and <paramref name="previousHash"/> (0 and empty: the first).</summary>
+    public static V1.AuditRecord Next(long previousSequence, string previousHash, string caseId, AuditDraft draft)
     {
         ArgumentNullException.ThrowIfNull(draft);
         var record = new V1.AuditRecord
         {
-            Sequence = (previous?.Sequence ?? 0) + 1,
+            Sequence = previousSequence + 1,
             Time = Timestamp.FromDateTimeOffset(draft.Time),
             OfficeCode = draft.OfficeCode,
             Authentication = draft.Authentication,
             Action = draft.Action,
             CaseId = caseId,
             Detail = draft.Detail,
-            PreviousHash = previous?.Hash ?? string.Empty,
+            PreviousHash = previousHash,
         };
         record.Hash = Hash(record);
         return record;

@@ -21,6 +21,7 @@ namespace Tokutei.Routing.Server.Cases;
 /// </summary>
 internal sealed partial class CaseRouter(
     ICaseStore store,
+    Delivery.OutboxSignal outbox,
     ReferenceData reference,
     TimeProvider clock,
     IOptions<RoutingOptions> options,
@@ -102,6 +103,7 @@ internal sealed partial class CaseRouter(
         switch (result.Status)
         {
             case AcceptStatus.Created:
+                outbox.Notify();
                 LogAccepted(logger, routedCase.CaseId, routedCase.Decision.Jurisdiction, routedCase.Decision.Destination.Code);
                 return result.RoutedCase!;
             case AcceptStatus.Replayed:

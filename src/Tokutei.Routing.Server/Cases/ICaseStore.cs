@@ -32,20 +32,50 @@ internal sealed record CaseCursor(string CaseId);
 
 /// <summary>An entry of the outbox: one case to deliver, with the id the store needs to acknowledge it.</summary>
 /// <param name="TraceParent">The W3C trace context of the call that queued it, so that delivery joins that trace.</param>
-internal sealed record OutboxEntry(string EntryId, string CaseId, string? TraceParent = null);
+/// <param name="Deliveries">How many times the outbox handed this entry to a worker (more than 1: taken over from a dead one).</param>
+internal sealed record OutboxEntry(string EntryId, string CaseId, string? TraceParent = null, int Deliveries = 1);
 
-/// <summary>Depth and age of the outbox, for metrics and operators.</summary>
-internal sealed record OutboxStats(long Waiting, TimeSpan OldestAge, long Scheduled, long DeadLetters);
+/// <summary>
+/// An outbox entry with its case as delivery needs it: the status (null: the case is gone, past its retention or
+/// with data Redis lost), the destination office code, and the stored payload as opaque bytes (the reply first
+/// given and the opened application; both null when they cannot be read or decrypted).
+/// </summary>
+internal sealed record LoadedEntry(OutboxEntry Entry, CaseStatus? Status, string DestinationCode, byte[]? Record, byte[]? Application)
+{
+    public bool IsMissing => Status is null;
+
+    public bool IsUnreadable => Status is not null && (Record is null || Application is null);
+}
+
+/// <summary>What became of a transition.</summary>
+internal enum TransitionResult
+{
+    /// <summary>Written, with its entry move, in one step.</summary>
+    Applied,
+
+    /// <summary>The case had moved on (another version, or settled): nothing written; the entry it came from was acknowledged.</summary>
+    Stale,
+
+    /// <summary>No such case: nothing written; the entry it came from was acknowledged.</summary>
+    Missing,
+}
+
+/// <summary>Depth and age of delivery, for metrics and operators.</summary>
+/// <param name="Waiting">Outbox entries not yet acknowledged.</param>
+/// <param name="Undelivered">Cases accepted (or redriven) and not yet delivered or dead-lettered.</param>
+/// <param name="OldestUndeliveredAge">Age of the oldest of those, from its acceptance or last redrive.</param>
+/// <param name="Scheduled">Cases waiting in the due set for a later cycle.</param>
+/// <param name="DeadLetters">Dead letters recorded.</param>
+internal sealed record OutboxStats(long Waiting, long Undelivered, TimeSpan OldestUndeliveredAge, long Scheduled, long DeadLetters);
 
 /// <summary>One page of cases.</summary>
 internal sealed record CasePage(IReadOnlyList<V1.RoutedCase> Cases, CaseCursor? Next);
 
-/// <summary>A change in a case's fate, appended to its history.</summary>
-internal sealed record CaseTransition(V1.CaseState State, DateTimeOffset Time, int Attempt, string OutcomeCode, string? ReceiptId = null);
-
 /// <summary>
 /// Where accepted cases live. An accept writes, as one atomic step, the idempotency record (request id → case
 /// and payload hash), the case, its outbox entry and its audit entry; nothing accepted is lost or written twice.
+/// After that a case changes only by <see cref="ApplyAsync"/>, a compare-and-set of a <see cref="Transition"/>
+/// decided by <see cref="CaseLifecycle"/>. Every unsettled case has an outbox entry or a due-set entry.
 /// </summary>
 internal interface ICaseStore
 {
@@ -62,40 +92,41 @@ internal interface ICaseStore
 
     Task<V1.RoutedCase?> GetAsync(string caseId, CancellationToken cancellationToken);
 
+    /// <summary>The lifecycle status of a case; null for an unknown case.</summary>
+    Task<CaseStatus?> GetStatusAsync(string caseId, CancellationToken cancellationToken);
+
     Task<CasePage> ListAsync(CaseQuery query, CancellationToken cancellationToken);
 
-    /// <summary>The application of a case, for its destination alone.</summary>
-    Task<V1.Application?> GetApplicationAsync(string caseId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Applies a transition if the case is still at its expected version (or, for -1, unsettled), together with
+    /// its events, audit record, dead letter and the move of <paramref name="entry"/> (the outbox entry it came
+    /// from, if any), as one step.
+    /// </summary>
+    Task<TransitionResult> ApplyAsync(string caseId, Transition transition, OutboxEntry? entry, CancellationToken cancellationToken);
 
-    /// <summary>Appends a transition to a case's history and sets its state; null for an unknown case.</summary>
-    Task<V1.RoutedCase?> RecordAsync(string caseId, CaseTransition transition, CancellationToken cancellationToken);
+    /// <summary>Up to <paramref name="count"/> new outbox entries for this consumer; they stay pending until acknowledged.</summary>
+    Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, CancellationToken cancellationToken);
 
-    /// <summary>Puts a dead-lettered case back into delivery; null for an unknown case, unchanged when not dead-lettered.</summary>
-    Task<V1.RoutedCase?> RedriveAsync(string caseId, DateTimeOffset time, CancellationToken cancellationToken);
+    /// <summary>The cases of a batch of entries, read together.</summary>
+    Task<IReadOnlyList<LoadedEntry>> LoadAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken);
+
+    /// <summary>Removes entries that need no delivery (their case settled or gone).</summary>
+    Task AcknowledgeAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Up to <paramref name="count"/> outbox entries for this consumer, waiting up to <paramref name="wait"/> when
-    /// there are none. An entry stays pending until acknowledged.
+    /// Renews this consumer's hold on entries it is still working on, so that no other worker takes them over;
+    /// returns the ids that are still pending (an id missing from the answer was settled or taken meanwhile).
     /// </summary>
-    Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, TimeSpan wait, CancellationToken cancellationToken);
-
-    /// <summary>Removes a delivered (or dead-lettered) entry from the outbox.</summary>
-    Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken);
+    Task<IReadOnlyList<string>> RenewClaimsAsync(string consumer, IReadOnlyList<string> entryIds, CancellationToken cancellationToken);
 
     /// <summary>
     /// Takes over entries that another consumer has held, unacknowledged, for longer than <paramref name="minIdle"/>
-    /// (a worker that died): they are delivered again by this one.
+    /// (a worker that died), with how many times each has been handed out.
     /// </summary>
     Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken);
 
-    /// <summary>Moves an entry out of the outbox into the schedule, due again at <paramref name="due"/>, as one step.</summary>
-    Task RescheduleAsync(OutboxEntry entry, DateTimeOffset due, CancellationToken cancellationToken);
-
-    /// <summary>Puts scheduled cases that are due back into the outbox; returns how many.</summary>
+    /// <summary>Puts up to <paramref name="max"/> scheduled cases that are due back into the outbox; returns how many.</summary>
     Task<int> ReleaseDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
-
-    /// <summary>Records a dead letter (case id and reason, no payload) and removes the entry from the outbox, as one step.</summary>
-    Task DeadLetterAsync(OutboxEntry entry, string reason, CancellationToken cancellationToken);
 
     /// <summary>Appends a record to a case's audit chain; false for an unknown case.</summary>
     Task<bool> AppendAuditAsync(string caseId, AuditDraft draft, CancellationToken cancellationToken);
@@ -103,6 +134,6 @@ internal interface ICaseStore
     /// <summary>A case's audit records, oldest first.</summary>
     Task<IReadOnlyList<V1.AuditRecord>> ReadAuditAsync(string caseId, CancellationToken cancellationToken);
 
-    /// <summary>The outbox as operators see it: entries waiting, the oldest one's age, and cases scheduled for later.</summary>
+    /// <summary>Delivery as operators see it: entries waiting, undelivered cases and the oldest one's age, scheduled cases, dead letters.</summary>
     Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }

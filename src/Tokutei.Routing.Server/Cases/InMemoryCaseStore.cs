@@ -1,17 +1,24 @@
-using System.Threading.Channels;
-using Google.Protobuf.WellKnownTypes;
+using Google.Protobuf;
 using V1 = Tokutei.Routing.V1;
 
 namespace Tokutei.Routing.Server.Cases;
 
 /// <summary>
-/// The embedded default's store: everything in this process, nothing durable. One lock makes each accept atomic,
-/// as the Redis script does in durable mode; cases are cloned in and out so callers never share mutable state.
+/// The embedded default's store: everything in this process, nothing durable. One lock makes each accept and each
+/// transition atomic, as the Redis scripts do in durable mode, with the same compare-and-set on the version; cases
+/// are cloned in and out so callers never share mutable state.
 /// </summary>
 internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
 {
     private readonly Lock _gate = new();
-    private readonly SortedSet<(long DueTicks, string CaseId)> _scheduled = [];
+    private readonly Dictionary<string, Entry> _byCaseId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Entry> _byRequestId = new(StringComparer.Ordinal);
+    // Oldest first: UUIDv7 ids arrive in order, so a new case lands at the end instead of shifting the whole list.
+    private readonly SortedList<string, Entry> _byAge = new(StringComparer.Ordinal);
+    private readonly Queue<OutboxEntry> _outbox = new();
+    private readonly Dictionary<string, OutboxEntry> _pending = new(StringComparer.Ordinal);
+    private readonly SortedSet<(long DueTicks, string CaseId)> _due = [];
+    private readonly Dictionary<string, long> _dueByCase = new(StringComparer.Ordinal);
     private long _sequence;
     private long _deadLetters;
 
@@ -19,12 +26,6 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         : this(TimeProvider.System)
     {
     }
-
-    private readonly Dictionary<string, Entry> _byCaseId = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Entry> _byRequestId = new(StringComparer.Ordinal);
-    // Oldest first: UUIDv7 ids arrive in order, so a new case lands at the end instead of shifting the whole list.
-    private readonly SortedList<string, Entry> _byAge = new(StringComparer.Ordinal);
-    private readonly Channel<OutboxEntry> _outbox = Channel.CreateUnbounded<OutboxEntry>(new UnboundedChannelOptions { SingleReader = false });
 
     public bool IsDurable => false;
 
@@ -41,11 +42,16 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
                     : new AcceptResult(AcceptStatus.Conflict, null));
             }
 
-            var entry = new Entry(newCase.RoutedCase.Clone(), newCase.RoutedCase.Clone(), newCase.Application.Clone(), newCase.PayloadHash, [newCase.FirstAudit.Clone()]);
+            var created = newCase.RoutedCase.CreateTime.ToDateTimeOffset();
+            var entry = new Entry(newCase.RoutedCase.Clone(), newCase.Application.ToByteArray(), newCase.PayloadHash, [newCase.FirstAudit.Clone()])
+            {
+                Status = CaseStatus.Accepted(created, newCase.FirstAudit.Sequence, newCase.FirstAudit.Hash),
+                Updated = created,
+            };
             _byRequestId.Add(key, entry);
-            _byCaseId.Add(entry.Current.CaseId, entry);
-            _byAge.Add(entry.Current.CaseId, entry);
-            Enqueue(entry.Current.CaseId, newCase.TraceParent);
+            _byCaseId.Add(entry.CaseId, entry);
+            _byAge.Add(entry.CaseId, entry);
+            Enqueue(entry.CaseId, newCase.TraceParent);
             return Task.FromResult(new AcceptResult(AcceptStatus.Created, newCase.RoutedCase.Clone()));
         }
     }
@@ -63,7 +69,15 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
     {
         lock (_gate)
         {
-            return Task.FromResult(_byCaseId.TryGetValue(caseId, out var entry) ? entry.Current.Clone() : null);
+            return Task.FromResult(_byCaseId.TryGetValue(caseId, out var entry) ? entry.Current() : null);
+        }
+    }
+
+    public Task<CaseStatus?> GetStatusAsync(string caseId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_byCaseId.TryGetValue(caseId, out var entry) ? entry.Status : null);
         }
     }
 
@@ -73,11 +87,11 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         lock (_gate)
         {
             var matches = NewestFirst()
-                .Where(e => query.After is null || string.CompareOrdinal(e.Current.CaseId, query.After.CaseId) < 0)
-                .Where(e => string.IsNullOrEmpty(query.DestinationCode) || e.Current.Decision.Destination?.Code == query.DestinationCode)
-                .Where(e => query.State == V1.CaseState.Unspecified || e.Current.State == query.State)
+                .Where(e => query.After is null || string.CompareOrdinal(e.CaseId, query.After.CaseId) < 0)
+                .Where(e => string.IsNullOrEmpty(query.DestinationCode) || e.DestinationCode == query.DestinationCode)
+                .Where(e => query.State == V1.CaseState.Unspecified || (int)e.Status.State == (int)query.State)
                 .Take(query.PageSize + 1)
-                .Select(e => e.Current.Clone())
+                .Select(e => e.Current())
                 .ToList();
             CaseCursor? next = null;
             if (matches.Count > query.PageSize)
@@ -90,99 +104,131 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         }
     }
 
-    public Task<V1.Application?> GetApplicationAsync(string caseId, CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            return Task.FromResult(_byCaseId.TryGetValue(caseId, out var entry) ? entry.Application.Clone() : null);
-        }
-    }
-
-    public Task<V1.RoutedCase?> RecordAsync(string caseId, CaseTransition transition, CancellationToken cancellationToken)
+    public Task<TransitionResult> ApplyAsync(string caseId, Transition transition, OutboxEntry? entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transition);
         lock (_gate)
         {
-            if (!_byCaseId.TryGetValue(caseId, out var entry))
+            if (!_byCaseId.TryGetValue(caseId, out var stored))
             {
-                return Task.FromResult<V1.RoutedCase?>(null);
+                Acknowledge(entry);
+                return Task.FromResult(TransitionResult.Missing);
             }
 
-            Apply(entry.Current, transition);
-            return Task.FromResult<V1.RoutedCase?>(entry.Current.Clone());
+            var current = stored.Status;
+            var stale = transition.ExpectedVersion >= 0 ? current.Version != transition.ExpectedVersion : current.IsSettled;
+            if (stale)
+            {
+                Acknowledge(entry);
+                return Task.FromResult(TransitionResult.Stale);
+            }
+
+            var next = transition.Next with { AuditSequence = current.AuditSequence, AuditHash = current.AuditHash };
+            if (transition.Audit is { } draft)
+            {
+                var record = AuditChain.Next(current.AuditSequence, current.AuditHash, caseId, draft);
+                stored.Audit.Add(record);
+                next = next with { AuditSequence = record.Sequence, AuditHash = record.Hash };
+            }
+
+            if (transition.ChangesCase)
+            {
+                stored.Status = next;
+                stored.Updated = transition.Events[^1].Time;
+                stored.Events.AddRange(transition.Events);
+                stored.ReceiptId = transition.ReceiptId ?? stored.ReceiptId;
+            }
+            else
+            {
+                stored.Status = current with { AuditSequence = next.AuditSequence, AuditHash = next.AuditHash };
+            }
+
+            switch (transition.Move)
+            {
+                case EntryMove.Schedule:
+                    Schedule(caseId, transition.Due ?? clock.GetUtcNow());
+                    break;
+                case EntryMove.Enqueue:
+                    Enqueue(caseId, entry?.TraceParent ?? System.Diagnostics.Activity.Current?.Id);
+                    break;
+            }
+
+            Acknowledge(entry);
+            if (transition.DeadLetterReason is not null)
+            {
+                _deadLetters++;
+            }
+
+            return Task.FromResult(TransitionResult.Applied);
         }
     }
 
-    public Task<V1.RoutedCase?> RedriveAsync(string caseId, DateTimeOffset time, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            if (!_byCaseId.TryGetValue(caseId, out var entry))
+            var entries = new List<OutboxEntry>();
+            while (entries.Count < count && _outbox.TryDequeue(out var entry))
             {
-                return Task.FromResult<V1.RoutedCase?>(null);
+                _pending[entry.EntryId] = entry;
+                entries.Add(entry);
             }
 
-            if (entry.Current.State == V1.CaseState.DeadLettered)
-            {
-                Apply(entry.Current, new CaseTransition(V1.CaseState.Accepted, time, 0, "REDRIVEN"));
-                Enqueue(caseId, System.Diagnostics.Activity.Current?.Id);
-            }
-
-            return Task.FromResult<V1.RoutedCase?>(entry.Current.Clone());
+            return Task.FromResult<IReadOnlyList<OutboxEntry>>(entries);
         }
     }
 
-    public async Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, TimeSpan wait, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<LoadedEntry>> LoadAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
     {
-        var entries = new List<OutboxEntry>();
-        while (entries.Count < count && _outbox.Reader.TryRead(out var entry))
-        {
-            entries.Add(entry);
-        }
-
-        if (entries.Count == 0)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(wait);
-            try
-            {
-                await _outbox.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // Nothing arrived in time.
-            }
-        }
-
-        return entries;
-    }
-
-    /// <summary>The in-memory outbox forgets an entry once read; nothing survives this process anyway.</summary>
-    public Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>One process, one consumer: no entry is ever held by another.</summary>
-    public Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<OutboxEntry>>([]);
-
-    public Task RescheduleAsync(OutboxEntry entry, DateTimeOffset due, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(entries);
         lock (_gate)
         {
-            _scheduled.Add((due.UtcTicks, entry.CaseId));
+            IReadOnlyList<LoadedEntry> loaded = entries
+                .Select(e => _byCaseId.TryGetValue(e.CaseId, out var stored)
+                    ? new LoadedEntry(e, stored.Status, stored.DestinationCode, stored.OriginalReply.ToByteArray(), stored.Application)
+                    : new LoadedEntry(e, null, string.Empty, null, null))
+                .ToList();
+            return Task.FromResult(loaded);
+        }
+    }
+
+    public Task AcknowledgeAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        lock (_gate)
+        {
+            foreach (var entry in entries)
+            {
+                Acknowledge(entry);
+            }
         }
 
         return Task.CompletedTask;
     }
 
+    public Task<IReadOnlyList<string>> RenewClaimsAsync(string consumer, IReadOnlyList<string> entryIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entryIds);
+        lock (_gate)
+        {
+            IReadOnlyList<string> held = entryIds.Where(_pending.ContainsKey).ToList();
+            return Task.FromResult(held);
+        }
+    }
+
+    /// <summary>One process, one consumer: no entry is ever held by another.</summary>
+    public Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<OutboxEntry>>([]);
+
     public Task<int> ReleaseDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            var due = _scheduled.TakeWhile(s => s.DueTicks <= now.UtcTicks).Take(max).ToList();
+            var due = _due.TakeWhile(s => s.DueTicks <= now.UtcTicks).Take(max).ToList();
             foreach (var item in due)
             {
-                _scheduled.Remove(item);
+                _due.Remove(item);
+                _dueByCase.Remove(item.CaseId);
                 Enqueue(item.CaseId, null);
             }
 
@@ -190,18 +236,13 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         }
     }
 
-    public Task DeadLetterAsync(OutboxEntry entry, string reason, CancellationToken cancellationToken)
-    {
-        Interlocked.Increment(ref _deadLetters);
-        return Task.CompletedTask;
-    }
-
     public Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var oldest = _outbox.Reader.TryPeek(out var first) ? now - EnqueuedAt(first) : TimeSpan.Zero;
         lock (_gate)
         {
-            return Task.FromResult(new OutboxStats(_outbox.Reader.Count, oldest < TimeSpan.Zero ? TimeSpan.Zero : oldest, _scheduled.Count, Interlocked.Read(ref _deadLetters)));
+            var undelivered = _byCaseId.Values.Where(e => !e.Status.IsSettled).Select(e => e.Status.AgeFrom).DefaultIfEmpty(now).Min();
+            var count = _byCaseId.Values.Count(e => !e.Status.IsSettled);
+            return Task.FromResult(new OutboxStats(_outbox.Count + _pending.Count, count, now > undelivered ? now - undelivered : TimeSpan.Zero, _due.Count, _deadLetters));
         }
     }
 
@@ -214,7 +255,9 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
                 return Task.FromResult(false);
             }
 
-            entry.Audit.Add(AuditChain.Next(entry.Audit.Count == 0 ? null : entry.Audit[^1], caseId, draft));
+            var record = AuditChain.Next(entry.Status.AuditSequence, entry.Status.AuditHash, caseId, draft);
+            entry.Audit.Add(record);
+            entry.Status = entry.Status with { AuditSequence = record.Sequence, AuditHash = record.Hash };
             return Task.FromResult(true);
         }
     }
@@ -231,25 +274,27 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
     /// <summary>Entry ids read like Redis stream ids: enqueue time in Unix milliseconds, then a sequence number.</summary>
     private void Enqueue(string caseId, string? traceParent)
     {
-        var id = $"{clock.GetUtcNow().ToUnixTimeMilliseconds()}-{Interlocked.Increment(ref _sequence)}";
-        _outbox.Writer.TryWrite(new OutboxEntry(id, caseId, traceParent));
+        var id = $"{clock.GetUtcNow().ToUnixTimeMilliseconds()}-{++_sequence}";
+        _outbox.Enqueue(new OutboxEntry(id, caseId, traceParent));
     }
 
-    private static DateTimeOffset EnqueuedAt(OutboxEntry entry) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(entry.EntryId.AsSpan(0, entry.EntryId.IndexOf('-', StringComparison.Ordinal)), System.Globalization.CultureInfo.InvariantCulture));
-
-    /// <summary>Applies a transition to a case: the one definition of how history and state change.</summary>
-    public static void Apply(V1.RoutedCase routedCase, CaseTransition transition)
+    /// <summary>One due time per case, as a sorted set keeps one score per member.</summary>
+    private void Schedule(string caseId, DateTimeOffset due)
     {
-        ArgumentNullException.ThrowIfNull(routedCase);
-        ArgumentNullException.ThrowIfNull(transition);
-        var time = Timestamp.FromDateTimeOffset(transition.Time);
-        routedCase.State = transition.State;
-        routedCase.UpdateTime = time;
-        routedCase.History.Add(new V1.CaseEvent { State = transition.State, Time = time, Attempt = transition.Attempt, OutcomeCode = transition.OutcomeCode });
-        if (transition.ReceiptId is { } receipt)
+        if (_dueByCase.Remove(caseId, out var previous))
         {
-            routedCase.DeliveryReceiptId = receipt;
+            _due.Remove((previous, caseId));
+        }
+
+        _dueByCase[caseId] = due.UtcTicks;
+        _due.Add((due.UtcTicks, caseId));
+    }
+
+    private void Acknowledge(OutboxEntry? entry)
+    {
+        if (entry is not null)
+        {
+            _pending.Remove(entry.EntryId);
         }
     }
 
@@ -264,5 +309,34 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
 
     private static string RequestKey(string submitter, string requestId) => submitter + "\n" + requestId;
 
-    private sealed record Entry(V1.RoutedCase Current, V1.RoutedCase OriginalReply, V1.Application Application, string PayloadHash, List<V1.AuditRecord> Audit);
+    private sealed class Entry(V1.RoutedCase originalReply, byte[] application, string payloadHash, List<V1.AuditRecord> audit)
+    {
+        public V1.RoutedCase OriginalReply { get; } = originalReply;
+
+        public byte[] Application { get; } = application;
+
+        public string PayloadHash { get; } = payloadHash;
+
+        public List<V1.AuditRecord> Audit { get; } = audit;
+
+        public List<CaseEvent> Events { get; } = [];
+
+        public required CaseStatus Status { get; set; }
+
+        public DateTimeOffset Updated { get; set; }
+
+        public string? ReceiptId { get; set; }
+
+        public string CaseId => OriginalReply.CaseId;
+
+        public string DestinationCode => OriginalReply.Decision.Destination?.Code ?? string.Empty;
+
+        /// <summary>The case as it stands: the reply first given, with the state and history since.</summary>
+        public V1.RoutedCase Current()
+        {
+            var current = OriginalReply.Clone();
+            Api.CaseMapper.Apply(current, Status.State, Updated, ReceiptId, Events);
+            return current;
+        }
+    }
 }

@@ -13,13 +13,20 @@ internal sealed record IntakeTarget(string EndpointName, string Address)
     public bool IsLoopback => Address == DeliveryOptions.Loopback;
 }
 
+/// <summary>The intake's endpoint could not be used at all (its credentials could not be loaded): the lane pauses.</summary>
+internal sealed class EndpointUnusableException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>
-/// Resolves a destination office to its intake and calls it: the loopback intake in-process, any other through a
-/// gRPC channel per address (HTTP/2, TLS with the endpoint's CA and client certificate, a bearer token if set).
+/// Resolves a destination office to its intake and calls it: the loopback intake in-process (embedded default, or
+/// durable mode with the development switch), any other through a gRPC channel per endpoint name and address
+/// (HTTP/2, TLS with the endpoint's CA and client certificate, a bearer token if set). Credentials in files are
+/// read again when the files change (a rotated secret needs no restart); a channel that could not be opened is
+/// tried again at the next call, never cached as failed.
 /// </summary>
-internal sealed class IntakeClients(IOptions<DeliveryOptions> options, LoopbackIntake loopback) : IDisposable
+internal sealed class IntakeClients(IOptions<DeliveryOptions> options, LoopbackIntake loopback, TimeProvider clock) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<(GrpcChannel Channel, V1.CaseIntakeService.CaseIntakeServiceClient Client)>> _channels = new(StringComparer.Ordinal);
+    private static readonly TimeSpan FileCheckInterval = TimeSpan.FromSeconds(1);
+    private readonly ConcurrentDictionary<(string Name, string Address), Connection> _connections = new();
     private readonly DeliveryOptions _options = options.Value;
 
     public IntakeTarget Resolve(V1.Office destination)
@@ -44,65 +51,140 @@ internal sealed class IntakeClients(IOptions<DeliveryOptions> options, LoopbackI
             return loopback.Deliver(request);
         }
 
-        var (_, client) = _channels.GetOrAdd(target.Address, address => new Lazy<(GrpcChannel, V1.CaseIntakeService.CaseIntakeServiceClient)>(() => Open(target.EndpointName, address))).Value;
+        var connection = _connections.GetOrAdd((target.EndpointName, target.Address), key => new Connection(key.Name, key.Address, _options, clock));
+        var (client, token) = connection.Current();
         var headers = new Metadata();
-        if (_options.Security.TryGetValue(target.EndpointName, out var security) && security.BearerToken.Length > 0)
+        if (token.Length > 0)
         {
-            headers.Add("authorization", "Bearer " + security.BearerToken);
+            headers.Add("authorization", "Bearer " + token);
         }
 
-        var deadline = DateTime.SpecifyKind(TimeProvider.System.GetUtcNow().UtcDateTime + _options.AttemptTimeout, DateTimeKind.Utc);
+        var deadline = clock.GetUtcNow().UtcDateTime + _options.AttemptTimeout;
         return await client.DeliverCaseAsync(request, headers, deadline, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose()
     {
-        foreach (var channel in _channels.Values.Where(c => c.IsValueCreated))
+        foreach (var connection in _connections.Values)
         {
-            channel.Value.Channel.Dispose();
+            connection.Dispose();
         }
     }
 
     private static string Address(string configured) =>
         string.IsNullOrWhiteSpace(configured) ? DeliveryOptions.Loopback : configured.Trim();
 
-    private (GrpcChannel, V1.CaseIntakeService.CaseIntakeServiceClient) Open(string endpointName, string address)
+    /// <summary>
+    /// One endpoint's channel and token. The files behind its credentials are looked at no more than once a second;
+    /// when one changed, the token is read again or the channel rebuilt (the old one is disposed a minute later,
+    /// after the calls on it have ended).
+    /// </summary>
+    private sealed class Connection(string endpointName, string address, DeliveryOptions options, TimeProvider clock) : IDisposable
     {
-        var handler = new SocketsHttpHandler
-        {
-            EnableMultipleHttp2Connections = true,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
-        };
-        if (_options.Security.TryGetValue(endpointName, out var security))
-        {
-            if (security.ClientCertificatePath.Length > 0)
-            {
-                handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(security.ClientCertificatePath, security.ClientKeyPath)];
-            }
+        private readonly Lock _gate = new();
+        private readonly EndpointSecurity? _security = options.Security.GetValueOrDefault(endpointName);
+        private GrpcChannel? _channel;
+        private V1.CaseIntakeService.CaseIntakeServiceClient? _client;
+        private string _token = string.Empty;
+        private string _stamp = string.Empty;
+        private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
 
-            if (security.CaCertificatePath.Length > 0)
+        public (V1.CaseIntakeService.CaseIntakeServiceClient Client, string Token) Current()
+        {
+            lock (_gate)
             {
-                var authority = X509CertificateLoader.LoadCertificateFromFile(security.CaCertificatePath);
-                handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                var now = clock.GetUtcNow();
+                if (_client is not null && now - _checkedAt < FileCheckInterval)
                 {
-                    if (certificate is null)
+                    return (_client, _token);
+                }
+
+                _checkedAt = now;
+                var stamp = Stamp(_security?.ClientCertificatePath, _security?.ClientKeyPath, _security?.CaCertificatePath, _security?.BearerTokenPath);
+                if (_client is not null && stamp == _stamp)
+                {
+                    return (_client, _token);
+                }
+
+                try
+                {
+                    _token = _security is null ? string.Empty
+                        : _security.BearerTokenPath.Length > 0 ? File.ReadAllText(_security.BearerTokenPath).Trim()
+                        : _security.BearerToken;
+                    var previous = _channel;
+                    _channel = Open();
+                    _client = new V1.CaseIntakeService.CaseIntakeServiceClient(_channel);
+                    _stamp = stamp;
+                    if (previous is not null)
                     {
-                        return false;
+                        _ = Task.Delay(TimeSpan.FromMinutes(1), clock).ContinueWith(_ => previous.Dispose(), TaskScheduler.Default);
                     }
 
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(authority);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    var nameOk = (errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0;
-                    return nameOk && chain.Build(new X509Certificate2(certificate));
-                };
+                    return (_client, _token);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+                {
+                    // Not cached: the next call tries again, so a secret mounted late or fixed later is picked up.
+                    _client = null;
+                    throw new EndpointUnusableException($"the credentials of intake endpoint {endpointName} cannot be loaded ({exception.GetType().Name})", exception);
+                }
             }
         }
 
-        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
-        return (channel, new V1.CaseIntakeService.CaseIntakeServiceClient(channel));
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _channel?.Dispose();
+            }
+        }
+
+        /// <summary>What identifies the current contents of the credential files: their paths, sizes and times of change.</summary>
+        private static string Stamp(params string?[] paths) =>
+            string.Join('|', paths.Where(p => !string.IsNullOrEmpty(p)).Select(p =>
+            {
+                var file = new FileInfo(p!);
+                return file.Exists ? $"{p}:{file.Length}:{file.LastWriteTimeUtc.Ticks}" : $"{p}:missing";
+            }));
+
+        private GrpcChannel Open()
+        {
+            var handler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+                KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+            };
+            if (_security is not null)
+            {
+                if (_security.ClientCertificatePath.Length > 0)
+                {
+                    handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPemFile(_security.ClientCertificatePath, _security.ClientKeyPath)];
+                }
+
+                if (_security.CaCertificatePath.Length > 0)
+                {
+                    var authority = X509CertificateLoader.LoadCertificateFromFile(_security.CaCertificatePath);
+                    handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                    {
+                        if (certificate is null)
+                        {
+                            return false;
+                        }
+
+                        using var chain = new X509Chain();
+                        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                        chain.ChainPolicy.CustomTrustStore.Add(authority);
+                        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                        var nameOk = (errors & System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) == 0;
+                        return nameOk && chain.Build(new X509Certificate2(certificate));
+                    };
+                }
+            }
+
+            return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        }
     }
 }

@@ -129,7 +129,18 @@ internal static partial class RoutingHostExtensions
         {
             LogNotDurable(logger);
         }
+        else
+        {
+            var delivery = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Delivery.DeliveryOptions>>().Value;
+            if (delivery.AllowLoopback)
+            {
+                LogLoopbackAllowed(logger);
+            }
+        }
     }
+
+    [LoggerMessage(EventId = 102, EventName = "DurableModeLoopbackAllowed", Level = LogLevel.Critical, Message = "DEVELOPMENT SWITCH Delivery:AllowLoopback IS ON: cases of office kinds without an intake endpoint are 'delivered' to this server's loopback intake and NEVER REACH THEIR OFFICE. Never run this way in production.")]
+    private static partial void LogLoopbackAllowed(ILogger logger);
 
     [LoggerMessage(EventId = 100, EventName = "ReferenceDataLoaded", Level = LogLevel.Information, Message = "Reference data {Version} loaded: {OfficeCount} offices, {ProcedureCount} procedures")]
     private static partial void LogReferenceData(ILogger logger, string version, int officeCount, int procedureCount);

@@ -21,7 +21,10 @@ internal static class StorageExtensions
         builder.Services.AddSingleton<IValidateOptions<DeliveryOptions>, DeliveryEndpointsValidator>();
         builder.Services.AddSingleton<IntakeClients>();
         builder.Services.AddSingleton<DeliveryPipelines>();
-        builder.Services.AddHostedService<DeliveryWorker>();
+        builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddSingleton<DeliveryHealth>();
+        builder.Services.AddSingleton<DeliveryEngine>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryEngine>());
         if (builder.Configuration.IsDurableMode())
         {
             builder.AddDurableStorage();
@@ -49,7 +52,9 @@ internal static class StorageExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReferenceSync>());
         builder.Services.AddSingleton<RedisCaseStore>();
         builder.Services.AddSingleton<ICaseStore>(sp => sp.GetRequiredService<RedisCaseStore>());
-        builder.Services.AddHealthChecks().AddCheck<RedisDurabilityHealthCheck>("redis", tags: [HealthTags.Ready]);
+        builder.Services.AddHealthChecks()
+            .AddCheck<RedisDurabilityHealthCheck>("redis", tags: [HealthTags.Ready])
+            .AddCheck<DeliveryHealthCheck>("delivery", tags: [HealthTags.Ready]);
     }
 
     /// <summary>

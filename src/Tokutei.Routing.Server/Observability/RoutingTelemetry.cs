@@ -18,6 +18,9 @@ internal sealed class RoutingTelemetry : IDisposable
     private readonly Histogram<double> _rpcDuration;
     private readonly Counter<long> _decisions;
     private readonly Counter<long> _deliveryAttempts;
+    private readonly Counter<long> _deliveryRedisCalls;
+    private readonly Counter<long> _settled;
+    private readonly Histogram<long> _callsPerCase;
 
     public RoutingTelemetry(IMeterFactory meters)
     {
@@ -28,6 +31,11 @@ internal sealed class RoutingTelemetry : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _decisions = _meter.CreateCounter<long>("tokutei.routing.decisions", "{decision}", "Routing decisions, by RPC, jurisdiction and outcome.");
         _deliveryAttempts = _meter.CreateCounter<long>("tokutei.delivery.attempts", "{attempt}", "Calls to destination intakes, by destination kind and outcome code.");
+        _deliveryRedisCalls = _meter.CreateCounter<long>("tokutei.delivery.redis_calls", "{call}", "Round trips to Redis made by delivery (a pipelined batch is one), by operation.");
+        _settled = _meter.CreateCounter<long>("tokutei.delivery.settled", "{case}", "Cases that left delivery, by destination kind and outcome (delivered, dead_lettered).");
+        _callsPerCase = _meter.CreateHistogram<long>(
+            "tokutei.delivery.calls_per_case", "{call}", "Calls to the intake a case took until it was delivered, by destination kind.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 3, 5, 10, 20, 50, 100] });
     }
 
     public void RecordRpc(string method, string statusCode, TimeSpan duration) =>
@@ -38,6 +46,18 @@ internal sealed class RoutingTelemetry : IDisposable
 
     public void RecordDeliveryAttempt(string destinationKind, string outcome) =>
         _deliveryAttempts.Add(1, new KeyValuePair<string, object?>("destination_kind", destinationKind), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void RecordDeliveryRedisCall(string operation) =>
+        _deliveryRedisCalls.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public void RecordSettled(string destinationKind, string outcome, int calls)
+    {
+        _settled.Add(1, new KeyValuePair<string, object?>("destination_kind", destinationKind), new KeyValuePair<string, object?>("outcome", outcome));
+        if (outcome == "delivered")
+        {
+            _callsPerCase.Record(calls, new KeyValuePair<string, object?>("destination_kind", destinationKind));
+        }
+    }
 
     /// <summary>Registers a gauge read when metrics are collected.</summary>
     public void Gauge<T>(string name, string unit, string description, Func<IEnumerable<Measurement<T>>> observe)

@@ -66,18 +66,19 @@ internal static class TelemetryExtensions
 }
 
 /// <summary>
-/// Gauges that need a look at the store (outbox depth and oldest age, scheduled cases, dead letters): read every few
-/// seconds in the background, since a scrape must not wait on Redis; and the in-memory ones (breakers, reference
-/// data age).
+/// Gauges that need a look at the store (outbox depth, undelivered cases and the oldest one's age, scheduled cases,
+/// dead letters): read every few seconds in the background, since a scrape must not wait on Redis; and the
+/// in-memory ones (lanes, breakers, reference data age).
 /// </summary>
 internal sealed class OutboxMonitor(
     ICaseStore store,
     ReferenceData reference,
     DeliveryPipelines pipelines,
+    DeliveryEngine engine,
     RoutingTelemetry telemetry,
     TimeProvider clock) : BackgroundService
 {
-    private OutboxStats _stats = new(0, TimeSpan.Zero, 0, 0);
+    private OutboxStats _stats = new(0, 0, TimeSpan.Zero, 0, 0);
     private int _registered;
 
     public void RegisterGauges()
@@ -87,14 +88,24 @@ internal sealed class OutboxMonitor(
             return;
         }
 
-        telemetry.Gauge<long>("tokutei.outbox.depth", "{case}", "Cases waiting in the outbox or being delivered.", () => [new Measurement<long>(Volatile.Read(ref _stats).Waiting)]);
-        telemetry.Gauge<double>("tokutei.outbox.oldest_age", "s", "Age of the oldest outbox entry.", () => [new Measurement<double>(Volatile.Read(ref _stats).OldestAge.TotalSeconds)]);
-        telemetry.Gauge<long>("tokutei.outbox.scheduled", "{case}", "Cases waiting for their next delivery cycle.", () => [new Measurement<long>(Volatile.Read(ref _stats).Scheduled)]);
+        telemetry.Gauge<long>("tokutei.outbox.depth", "{entry}", "Outbox entries not yet acknowledged (waiting or being delivered).", () => [new Measurement<long>(Volatile.Read(ref _stats).Waiting)]);
+        telemetry.Gauge<long>("tokutei.delivery.undelivered", "{case}", "Cases accepted (or redriven) and neither delivered nor dead-lettered.", () => [new Measurement<long>(Volatile.Read(ref _stats).Undelivered)]);
+        telemetry.Gauge<double>("tokutei.delivery.oldest_undelivered_age", "s", "Age of the oldest undelivered case, counted from its acceptance or last redrive.", () => [new Measurement<double>(Volatile.Read(ref _stats).OldestUndeliveredAge.TotalSeconds)]);
+        telemetry.Gauge<long>("tokutei.outbox.scheduled", "{case}", "Cases waiting in the due set for their next delivery cycle.", () => [new Measurement<long>(Volatile.Read(ref _stats).Scheduled)]);
         telemetry.Gauge<long>("tokutei.outbox.dead_letters", "{case}", "Dead letters recorded.", () => [new Measurement<long>(Volatile.Read(ref _stats).DeadLetters)]);
         telemetry.Gauge<double>("tokutei.reference_data.age", "s", "Time since the reference data snapshot was last confirmed current.", () =>
             [new Measurement<double>(reference.Age.TotalSeconds, new KeyValuePair<string, object?>("version", reference.Current.Version))]);
         telemetry.Gauge<int>("tokutei.delivery.circuit_state", "{state}", "Circuit breaker per destination office: 0 closed, 1 open, 2 half-open, 3 isolated.", () =>
             pipelines.BreakerStates().Select(b => new Measurement<int>(State(b.State), new KeyValuePair<string, object?>("destination", b.Destination))));
+        telemetry.Gauge<long>("tokutei.delivery.queued", "{case}", "Cases queued in this replica for a destination's workers, by destination kind.", () =>
+            ByKind(lane => lane.Queued));
+        telemetry.Gauge<long>("tokutei.delivery.in_flight", "{call}", "Calls to intakes under way in this replica, by destination kind.", () =>
+            ByKind(lane => lane.InFlight));
+        telemetry.Gauge<long>("tokutei.delivery.lanes_paused", "{lane}", "Destination lanes paused in this replica (breaker open, credentials refused, unreachable), by destination kind.", () =>
+            ByKind(lane => lane.IsPaused(clock.GetUtcNow()) ? 1 : 0));
+        telemetry.Gauge<int>("tokutei.delivery.lane_paused", "{state}", "1 for each destination office whose lane is paused in this replica.", () =>
+            engine.Lanes.Where(l => l.IsPaused(clock.GetUtcNow())).Select(l => new Measurement<int>(1, new KeyValuePair<string, object?>("destination", l.DestinationCode), new KeyValuePair<string, object?>("destination_kind", l.Kind))));
+        telemetry.Gauge<long>("tokutei.delivery.held", "{entry}", "Outbox entries this replica holds (queued or in a call).", () => [new Measurement<long>(engine.HeldCount)]);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -120,6 +131,9 @@ internal sealed class OutboxMonitor(
             // Shutting down.
         }
     }
+
+    private IEnumerable<Measurement<long>> ByKind(Func<DeliveryLane, long> value) =>
+        engine.Lanes.GroupBy(l => l.Kind).Select(g => new Measurement<long>(g.Sum(value), new KeyValuePair<string, object?>("destination_kind", g.Key)));
 
     private static int State(CircuitState state) => state switch
     {

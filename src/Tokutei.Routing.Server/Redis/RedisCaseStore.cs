@@ -3,7 +3,9 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Tokutei.Routing.Server.Api;
 using Tokutei.Routing.Server.Cases;
+using Tokutei.Routing.Server.Observability;
 using Tokutei.Routing.Server.Security;
 using V1 = Tokutei.Routing.V1;
 
@@ -25,54 +27,94 @@ internal sealed class RedisCaseStore : ICaseStore
         local existing = redis.call('HMGET', @requestKey, 'case_id', 'payload_hash')
         if existing[1] then
           if existing[2] == @payloadHash then
-            return {1, redis.call('HGET', @casePrefix .. existing[1], 'record')}
+            return {1, existing[1]}
           end
           return {2}
         end
         redis.call('HSET', @requestKey, 'case_id', @caseId, 'payload_hash', @payloadHash)
         redis.call('PEXPIRE', @requestKey, @retentionMs)
-        redis.call('HSET', @caseKey, 'record', @record, 'app', @application, 'state', @state, 'updated', @createdTicks, 'receipt', '', 'dest', @destination)
+        redis.call('HSET', @caseKey, 'record', @record, 'app', @application, 'state', @state, 'ver', 1, 'attempts', 0, 'cycles', 0,
+          'age_from', @createdMs, 'updated', @createdTicks, 'receipt', '', 'dest', @destination, 'audit_seq', 1, 'audit_hash', @auditHash)
         redis.call('PEXPIRE', @caseKey, @retentionMs)
         redis.call('ZADD', @allKey, 0, @caseId)
         redis.call('ZADD', @destinationKey, 0, @caseId)
+        redis.call('ZADD', @undeliveredKey, @createdMs, @caseId)
         redis.call('XADD', @outboxKey, '*', 'case_id', @caseId, 'traceparent', @traceParent)
         redis.call('RPUSH', @auditKey, @audit)
         redis.call('PEXPIRE', @auditKey, @retentionMs)
         return {0}
         """);
 
-    private static readonly LuaScript RecordScript = LuaScript.Prepare("""
-        if redis.call('EXISTS', @caseKey) == 0 then
-          return 0
+    // One transition of the case lifecycle as a compare-and-set on the case's version (-1: any version of an
+    // unsettled case), with its events, audit record, entry move, dead letter and undelivered index, in one step.
+    // Answers {0} applied, {1, version, state} stale, {2} missing, {3, audit length, audit tail} audit moved on.
+    private static readonly LuaScript TransitionScript = LuaScript.Prepare("""
+        local function ack()
+          if @entryId ~= '' then
+            redis.call('XACK', @outboxKey, @group, @entryId)
+            redis.call('XDEL', @outboxKey, @entryId)
+          end
         end
-        redis.call('HSET', @caseKey, 'state', @state, 'updated', @timeTicks)
-        if @receipt ~= '' then
-          redis.call('HSET', @caseKey, 'receipt', @receipt)
+        local current = redis.call('HMGET', @caseKey, 'state', 'ver')
+        if not current[1] then
+          ack()
+          return {2}
         end
-        redis.call('RPUSH', @eventsKey, @caseEvent)
-        local ttl = redis.call('PTTL', @caseKey)
-        if ttl > 0 then
-          redis.call('PEXPIRE', @eventsKey, ttl)
+        local state = tonumber(current[1])
+        local version = tonumber(current[2]) or 0
+        local expected = tonumber(@expectedVersion)
+        if (expected >= 0 and version ~= expected) or (expected < 0 and (state == 3 or state == 4)) then
+          ack()
+          return {1, version, state}
         end
-        return 1
-        """);
-
-    private static readonly LuaScript RedriveScript = LuaScript.Prepare("""
-        local state = redis.call('HGET', @caseKey, 'state')
-        if not state then
-          return 0
+        local fields = {}
+        if tonumber(@auditLength) >= 0 then
+          local length = redis.call('LLEN', @auditKey)
+          if length ~= tonumber(@auditLength) then
+            return {3, length, redis.call('LINDEX', @auditKey, -1) or ''}
+          end
+          redis.call('RPUSH', @auditKey, @audit)
+          fields = {'audit_seq', @auditSeq, 'audit_hash', @auditHash}
         end
-        if state ~= @deadLettered then
-          return 1
+        if @changes == '1' then
+          for _, v in ipairs({'state', @state, 'ver', @version, 'attempts', @attempts, 'cycles', @cycles, 'age_from', @ageFromMs, 'updated', @updated}) do
+            fields[#fields + 1] = v
+          end
+          if @receipt ~= '' then
+            fields[#fields + 1] = 'receipt'
+            fields[#fields + 1] = @receipt
+          end
         end
-        redis.call('HSET', @caseKey, 'state', @state, 'updated', @timeTicks)
-        redis.call('RPUSH', @eventsKey, @caseEvent)
-        local ttl = redis.call('PTTL', @caseKey)
-        if ttl > 0 then
-          redis.call('PEXPIRE', @eventsKey, ttl)
+        if #fields > 0 then
+          redis.call('HSET', @caseKey, unpack(fields))
         end
-        redis.call('XADD', @outboxKey, '*', 'case_id', @caseId)
-        return 2
+        if @events ~= '' then
+          local events = {}
+          for e in string.gmatch(@events, '[^\n]+') do
+            events[#events + 1] = e
+          end
+          if redis.call('RPUSH', @eventsKey, unpack(events)) == #events then
+            local at = redis.call('PEXPIRETIME', @caseKey)
+            if at > 0 then
+              redis.call('PEXPIREAT', @eventsKey, at)
+            end
+          end
+        end
+        if @move == '2' then
+          redis.call('ZADD', @dueKey, @dueMs, @caseId)
+        elseif @move == '3' then
+          redis.call('XADD', @outboxKey, '*', 'case_id', @caseId, 'traceparent', @traceParent)
+        end
+        ack()
+        if @deadReason ~= '' then
+          redis.call('XADD', @deadLettersKey, '*', 'case_id', @caseId, 'reason', @deadReason)
+        end
+        if @index == '1' then
+          redis.call('ZREM', @undeliveredKey, @caseId)
+        elseif @index == '2' then
+          redis.call('ZADD', @undeliveredKey, @ageFromMs, @caseId)
+        end
+        return {0}
         """);
 
     private static readonly LuaScript AppendAuditScript = LuaScript.Prepare("""
@@ -83,17 +125,11 @@ internal sealed class RedisCaseStore : ICaseStore
           return 0
         end
         redis.call('RPUSH', @auditKey, @record)
+        redis.call('HSET', @caseKey, 'audit_seq', @sequence, 'audit_hash', @hash)
         local ttl = redis.call('PTTL', @caseKey)
         if ttl > 0 then
           redis.call('PEXPIRE', @auditKey, ttl)
         end
-        return 1
-        """);
-
-    private static readonly LuaScript RescheduleScript = LuaScript.Prepare("""
-        redis.call('ZADD', @dueKey, @dueMs, @caseId)
-        redis.call('XACK', @outboxKey, @group, @entryId)
-        redis.call('XDEL', @outboxKey, @entryId)
         return 1
         """);
 
@@ -106,27 +142,25 @@ internal sealed class RedisCaseStore : ICaseStore
         return #due
         """);
 
-    private static readonly LuaScript DeadLetterScript = LuaScript.Prepare("""
-        redis.call('XADD', @deadLettersKey, '*', 'case_id', @caseId, 'reason', @reason)
-        redis.call('XACK', @outboxKey, @group, @entryId)
-        redis.call('XDEL', @outboxKey, @entryId)
-        return 1
-        """);
+    /// <summary>The case fields delivery reads, in this order.</summary>
+    private static readonly RedisValue[] LoadFields = ["state", "ver", "attempts", "cycles", "age_from", "audit_seq", "audit_hash", "dest", "record", "app"];
 
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisResilience _resilience;
     private readonly PersonalDataProtector _protector;
     private readonly RedisOptions _options;
     private readonly RedisDurability _durability;
-    private int _groupReady;
+    private readonly RoutingTelemetry _telemetry;
+    private string _claimCursor = "0-0";
 
-    public RedisCaseStore(IConnectionMultiplexer redis, RedisResilience resilience, PersonalDataProtector protector, RedisDurability durability, IOptions<RedisOptions> options)
+    public RedisCaseStore(IConnectionMultiplexer redis, RedisResilience resilience, PersonalDataProtector protector, RedisDurability durability, RoutingTelemetry telemetry, IOptions<RedisOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _redis = redis;
         _durability = durability;
         _resilience = resilience;
         _protector = protector;
+        _telemetry = telemetry;
         _options = options.Value;
     }
 
@@ -152,9 +186,9 @@ internal sealed class RedisCaseStore : ICaseStore
             caseKey = (RedisKey)RedisKeys.Case(caseId),
             allKey = (RedisKey)RedisKeys.AllCases,
             destinationKey = (RedisKey)RedisKeys.CasesTo(destination),
+            undeliveredKey = (RedisKey)RedisKeys.Undelivered,
             outboxKey = (RedisKey)RedisKeys.Outbox,
             auditKey = (RedisKey)RedisKeys.CaseAudit(caseId),
-            casePrefix = RedisKeys.Case(string.Empty),
             caseId,
             payloadHash = newCase.PayloadHash,
             record = routedCase.ToByteArray(),
@@ -164,6 +198,7 @@ internal sealed class RedisCaseStore : ICaseStore
             createdTicks = UnixTicks(routedCase.CreateTime.ToDateTimeOffset()),
             destination,
             audit = newCase.FirstAudit.ToByteArray(),
+            auditHash = newCase.FirstAudit.Hash,
             retentionMs = (long)_options.CaseRetention.TotalMilliseconds,
             traceParent = newCase.TraceParent ?? string.Empty,
         };
@@ -174,12 +209,17 @@ internal sealed class RedisCaseStore : ICaseStore
             token => AcceptScript.EvaluateAsync(Db, parameters).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         var reply = (RedisResult[])result!;
-        return (int)reply[0] switch
+        switch ((int)reply[0])
         {
-            0 => new AcceptResult(AcceptStatus.Created, routedCase),
-            1 => new AcceptResult(AcceptStatus.Replayed, V1.RoutedCase.Parser.ParseFrom((byte[])reply[1]!)),
-            _ => new AcceptResult(AcceptStatus.Conflict, null),
-        };
+            case 0:
+                return new AcceptResult(AcceptStatus.Created, routedCase);
+            case 1:
+                // A replay: the reply as first given, read outside the script so that the script touches only keys it declares.
+                var original = await ReadRecordAsync((string)reply[1]!, cancellationToken).ConfigureAwait(false);
+                return original is null ? new AcceptResult(AcceptStatus.Conflict, null) : new AcceptResult(AcceptStatus.Replayed, original);
+            default:
+                return new AcceptResult(AcceptStatus.Conflict, null);
+        }
     }
 
     public async Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken)
@@ -202,6 +242,15 @@ internal sealed class RedisCaseStore : ICaseStore
     {
         var cases = await ReadCasesAsync([caseId], cancellationToken).ConfigureAwait(false);
         return cases[0];
+    }
+
+    public async Task<CaseStatus?> GetStatusAsync(string caseId, CancellationToken cancellationToken)
+    {
+        var fields = await _resilience.ExecuteAsync(
+            _resilience.Retrying,
+            token => Db.HashGetAsync(RedisKeys.Case(caseId), LoadFields).WaitAsync(token),
+            cancellationToken).ConfigureAwait(false);
+        return Status(caseId, fields);
     }
 
     public async Task<CasePage> ListAsync(CaseQuery query, CancellationToken cancellationToken)
@@ -251,86 +300,162 @@ internal sealed class RedisCaseStore : ICaseStore
         return new CasePage(page, next);
     }
 
-    public async Task<V1.Application?> GetApplicationAsync(string caseId, CancellationToken cancellationToken)
-    {
-        var sealedApplication = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
-            token => Db.HashGetAsync(RedisKeys.Case(caseId), "app").WaitAsync(token),
-            cancellationToken).ConfigureAwait(false);
-        return sealedApplication.IsNull ? null : V1.Application.Parser.ParseFrom(_protector.Open((byte[])sealedApplication!, caseId));
-    }
-
-    public async Task<V1.RoutedCase?> RecordAsync(string caseId, CaseTransition transition, CancellationToken cancellationToken)
+    public async Task<TransitionResult> ApplyAsync(string caseId, Transition transition, OutboxEntry? entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transition);
-        var parameters = new
-        {
-            caseKey = (RedisKey)RedisKeys.Case(caseId),
-            eventsKey = (RedisKey)RedisKeys.CaseEvents(caseId),
-            state = (int)transition.State,
-            timeTicks = UnixTicks(transition.Time),
-            receipt = transition.ReceiptId ?? string.Empty,
-            caseEvent = Event(transition).ToByteArray(),
-        };
 
-        // Appending is not idempotent: one attempt, no retry.
-        var result = await _resilience.ExecuteAsync(
-            _resilience.Once,
-            token => RecordScript.EvaluateAsync(Db, parameters).WaitAsync(token),
-            cancellationToken).ConfigureAwait(false);
-        return (int)result == 0 ? null : await GetAsync(caseId, cancellationToken).ConfigureAwait(false);
+        // Delivery's transitions (they come from an outbox entry) run on delivery's pipeline, an operator's on the API's.
+        var pipeline = entry is null ? _resilience.Retrying : _resilience.Delivery;
+        var (auditLength, auditHash) = (transition.Next.AuditSequence, transition.Next.AuditHash);
+        for (var round = 0; round < 10; round++)
+        {
+            var audit = transition.Audit is { } draft ? AuditChain.Next(auditLength, auditHash, caseId, draft) : null;
+            var next = transition.Next;
+            var parameters = new
+            {
+                caseKey = (RedisKey)RedisKeys.Case(caseId),
+                eventsKey = (RedisKey)RedisKeys.CaseEvents(caseId),
+                auditKey = (RedisKey)RedisKeys.CaseAudit(caseId),
+                outboxKey = (RedisKey)RedisKeys.Outbox,
+                dueKey = (RedisKey)RedisKeys.DeliveryDue,
+                deadLettersKey = (RedisKey)RedisKeys.DeadLetters,
+                undeliveredKey = (RedisKey)RedisKeys.Undelivered,
+                caseId,
+                group = DeliveryGroup,
+                entryId = entry?.EntryId ?? string.Empty,
+                expectedVersion = transition.ExpectedVersion,
+                changes = transition.ChangesCase ? 1 : 0,
+                state = (int)next.State,
+                version = next.Version,
+                attempts = next.Attempts,
+                cycles = next.Cycles,
+                ageFromMs = next.AgeFrom.ToUnixTimeMilliseconds(),
+                updated = UnixTicks(transition.Events.Count > 0 ? transition.Events[^1].Time : next.AgeFrom),
+                receipt = transition.ReceiptId ?? string.Empty,
+                events = string.Join('\n', transition.Events.Select(e => e.Encode())),
+                auditLength = audit is null ? -1 : auditLength,
+                audit = audit?.ToByteArray() ?? [],
+                auditSeq = audit?.Sequence ?? 0,
+                auditHash = audit?.Hash ?? string.Empty,
+                move = (int)transition.Move,
+                dueMs = transition.Due?.ToUnixTimeMilliseconds() ?? 0,
+                traceParent = entry?.TraceParent ?? System.Diagnostics.Activity.Current?.Id ?? string.Empty,
+                deadReason = transition.DeadLetterReason ?? string.Empty,
+                index = transition.Settles ? 1 : next.State == CaseState.Accepted && transition.Move == EntryMove.Enqueue ? 2 : 0,
+            };
+
+            // Safe to retry: a repeat after a lost reply finds the version moved on and writes nothing.
+            var result = (RedisResult[])(await _resilience.ExecuteAsync(
+                pipeline,
+                token =>
+                {
+                    CountDelivery(entry, "transition");
+                    return TransitionScript.EvaluateAsync(Db, parameters).WaitAsync(token);
+                },
+                cancellationToken).ConfigureAwait(false))!;
+            switch ((int)result[0])
+            {
+                case 0:
+                    return TransitionResult.Applied;
+                case 1:
+                    return TransitionResult.Stale;
+                case 2:
+                    return TransitionResult.Missing;
+                default:
+                    // A read of the case was audited in between: chain onto the record that is now last.
+                    auditLength = (long)result[1];
+                    var tail = (byte[]?)result[2];
+                    auditHash = tail is { Length: > 0 } ? V1.AuditRecord.Parser.ParseFrom(tail).Hash : string.Empty;
+                    break;
+            }
+        }
+
+        throw new StoreUnavailableException(TimeSpan.FromSeconds(1), "audit chain contended");
     }
 
-    public async Task<V1.RoutedCase?> RedriveAsync(string caseId, DateTimeOffset time, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, CancellationToken cancellationToken)
     {
-        var transition = new CaseTransition(V1.CaseState.Accepted, time, 0, "REDRIVEN");
-        var parameters = new
-        {
-            caseKey = (RedisKey)RedisKeys.Case(caseId),
-            eventsKey = (RedisKey)RedisKeys.CaseEvents(caseId),
-            outboxKey = (RedisKey)RedisKeys.Outbox,
-            caseId,
-            deadLettered = ((int)V1.CaseState.DeadLettered).ToString(CultureInfo.InvariantCulture),
-            state = (int)transition.State,
-            timeTicks = UnixTicks(time),
-            caseEvent = Event(transition).ToByteArray(),
-        };
-
-        // Idempotent: a second run finds the case no longer dead-lettered and changes nothing.
-        var result = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
-            token => RedriveScript.EvaluateAsync(Db, parameters).WaitAsync(token),
+        var entries = await Delivery(
+            "read",
+            async token =>
+            {
+                try
+                {
+                    return await Db.StreamReadGroupAsync(RedisKeys.Outbox, DeliveryGroup, consumer, ">", count).WaitAsync(token).ConfigureAwait(false);
+                }
+                catch (RedisServerException missing) when (IsNoGroup(missing))
+                {
+                    // Redis came back without the group (restarted empty, or the stream was recreated by an accept):
+                    // make it again from the start of the stream, so that every entry written since is read.
+                    await CreateGroupAsync(token).ConfigureAwait(false);
+                    return await Db.StreamReadGroupAsync(RedisKeys.Outbox, DeliveryGroup, consumer, ">", count).WaitAsync(token).ConfigureAwait(false);
+                }
+            },
             cancellationToken).ConfigureAwait(false);
-        return (int)result == 0 ? null : await GetAsync(caseId, cancellationToken).ConfigureAwait(false);
+        return entries.Where(e => !e["case_id"].IsNull).Select(e => Entry(e, 1)).ToList();
     }
 
-    public async Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<LoadedEntry>> LoadAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
     {
-        await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
-        var entries = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
-            token => Db.StreamReadGroupAsync(RedisKeys.Outbox, DeliveryGroup, consumer, ">", count).WaitAsync(token),
-            cancellationToken).ConfigureAwait(false);
-        if (entries.Length == 0)
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
         {
-            // The multiplexer has no blocking reads: poll, briefly.
-            await Task.Delay(wait < TimeSpan.FromMilliseconds(100) ? wait : TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
             return [];
         }
 
-        return entries.Select(Entry).ToList();
-    }
-
-    public async Task AcknowledgeAsync(OutboxEntry entry, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
-        await _resilience.ExecuteAsync(
-            _resilience.Retrying,
+        var rows = await Delivery(
+            "load",
             async token =>
             {
                 var batch = Db.CreateBatch();
-                var ack = batch.StreamAcknowledgeAsync(RedisKeys.Outbox, DeliveryGroup, entry.EntryId);
-                var delete = batch.StreamDeleteAsync(RedisKeys.Outbox, [entry.EntryId]);
+                var reads = entries.Select(e => batch.HashGetAsync(RedisKeys.Case(e.CaseId), LoadFields)).ToArray();
+                batch.Execute();
+                await Task.WhenAll(reads).WaitAsync(token).ConfigureAwait(false);
+                return reads.Select(r => r.Result).ToArray();
+            },
+            cancellationToken).ConfigureAwait(false);
+        var loaded = new LoadedEntry[entries.Count];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var fields = rows[i];
+            var status = Status(entries[i].CaseId, fields);
+            byte[]? record = null;
+            byte[]? application = null;
+            if (status is not null && !fields[8].IsNull && !fields[9].IsNull)
+            {
+                record = fields[8]!;
+                try
+                {
+                    application = _protector.Open((byte[])fields[9]!, entries[i].CaseId);
+                }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                    // Sealed with a key this server no longer has, or altered: the case is unreadable.
+                }
+            }
+
+            loaded[i] = new LoadedEntry(entries[i], status, fields[7].IsNull ? string.Empty : (string)fields[7]!, record, application);
+        }
+
+        return loaded;
+    }
+
+    public async Task AcknowledgeAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        RedisValue[] ids = [.. entries.Select(e => (RedisValue)e.EntryId)];
+        await Delivery(
+            "acknowledge",
+            async token =>
+            {
+                var batch = Db.CreateBatch();
+                var ack = batch.StreamAcknowledgeAsync(RedisKeys.Outbox, DeliveryGroup, ids);
+                var delete = batch.StreamDeleteAsync(RedisKeys.Outbox, ids);
                 batch.Execute();
                 await Task.WhenAll(ack, delete).WaitAsync(token).ConfigureAwait(false);
                 return true;
@@ -338,31 +463,78 @@ internal sealed class RedisCaseStore : ICaseStore
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> RenewClaimsAsync(string consumer, IReadOnlyList<string> entryIds, CancellationToken cancellationToken)
     {
-        await EnsureGroupAsync(cancellationToken).ConfigureAwait(false);
-        var claimed = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
-            token => Db.StreamAutoClaimAsync(RedisKeys.Outbox, DeliveryGroup, consumer, (long)minIdle.TotalMilliseconds, "0-0", count).WaitAsync(token),
+        ArgumentNullException.ThrowIfNull(entryIds);
+        if (entryIds.Count == 0)
+        {
+            return [];
+        }
+
+        RedisValue[] ids = [.. entryIds.Select(id => (RedisValue)id)];
+        var held = await Delivery(
+            "renew",
+            async token =>
+            {
+                try
+                {
+                    // XCLAIM … JUSTID with no minimum idle time resets the idle time without counting a delivery.
+                    return await Db.StreamClaimIdsOnlyAsync(RedisKeys.Outbox, DeliveryGroup, consumer, 0, ids).WaitAsync(token).ConfigureAwait(false);
+                }
+                catch (RedisServerException missing) when (IsNoGroup(missing))
+                {
+                    return [];
+                }
+            },
             cancellationToken).ConfigureAwait(false);
-        return claimed.ClaimedEntries.Where(e => !e["case_id"].IsNull).Select(Entry).ToList();
+        return held.Select(id => (string)id!).ToList();
     }
 
-    public async Task RescheduleAsync(OutboxEntry entry, DateTimeOffset due, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(entry);
-        var parameters = new
+        var start = Volatile.Read(ref _claimCursor);
+        var claimed = await Delivery(
+            "claim",
+            async token =>
+            {
+                try
+                {
+                    return await Db.StreamAutoClaimAsync(RedisKeys.Outbox, DeliveryGroup, consumer, (long)minIdle.TotalMilliseconds, start, count).WaitAsync(token).ConfigureAwait(false);
+                }
+                catch (RedisServerException missing) when (IsNoGroup(missing))
+                {
+                    await CreateGroupAsync(token).ConfigureAwait(false);
+                    return StreamAutoClaimResult.Null;
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (claimed.IsNull)
         {
-            dueKey = (RedisKey)RedisKeys.DeliveryDue,
-            outboxKey = (RedisKey)RedisKeys.Outbox,
-            group = DeliveryGroup,
-            entryId = entry.EntryId,
-            caseId = entry.CaseId,
-            dueMs = due.ToUnixTimeMilliseconds(),
-        };
+            Volatile.Write(ref _claimCursor, "0-0");
+            return [];
+        }
 
-        // Idempotent: a second run re-adds the same member with the same score and acknowledges nothing new.
-        await _resilience.ExecuteAsync(_resilience.Retrying, token => ReleaseOrWrite(RescheduleScript, parameters, token), cancellationToken).ConfigureAwait(false);
+        // The scan goes on from where it stopped at the next sweep, so a long list of live holders never hides a stale entry.
+        Volatile.Write(ref _claimCursor, (string?)claimed.NextStartId ?? "0-0");
+        var entries = claimed.ClaimedEntries.Where(e => !e.IsNull && !e["case_id"].IsNull).ToArray();
+        if (entries.Length == 0)
+        {
+            return [];
+        }
+
+        // How many times each was handed out: a poison entry that kills its workers is dead-lettered past a bound.
+        var counts = await Delivery(
+            "claim-count",
+            async token =>
+            {
+                var batch = Db.CreateBatch();
+                var pending = entries.Select(e => batch.StreamPendingMessagesAsync(RedisKeys.Outbox, DeliveryGroup, 1, consumer, e.Id, e.Id)).ToArray();
+                batch.Execute();
+                await Task.WhenAll(pending).WaitAsync(token).ConfigureAwait(false);
+                return pending.Select(p => p.Result.Length == 0 ? 1 : p.Result[0].DeliveryCount).ToArray();
+            },
+            cancellationToken).ConfigureAwait(false);
+        return entries.Select((e, i) => Entry(e, counts[i])).ToList();
     }
 
     public async Task<int> ReleaseDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
@@ -375,47 +547,32 @@ internal sealed class RedisCaseStore : ICaseStore
             max,
         };
 
-        // Not retried: a repeat after a lost reply could release a case twice (harmless, but not free).
-        var released = await _resilience.ExecuteAsync(_resilience.Once, token => ReleaseOrWrite(ReleaseScript, parameters, token), cancellationToken).ConfigureAwait(false);
+        // A repeat after a lost reply finds those cases gone from the due set: nothing is released twice.
+        var released = await Delivery("release", token => ReleaseScript.EvaluateAsync(Db, parameters).WaitAsync(token), cancellationToken).ConfigureAwait(false);
         return (int)released;
-    }
-
-    public async Task DeadLetterAsync(OutboxEntry entry, string reason, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
-        var parameters = new
-        {
-            deadLettersKey = (RedisKey)RedisKeys.DeadLetters,
-            outboxKey = (RedisKey)RedisKeys.Outbox,
-            group = DeliveryGroup,
-            entryId = entry.EntryId,
-            caseId = entry.CaseId,
-            reason,
-        };
-        await _resilience.ExecuteAsync(_resilience.Once, token => ReleaseOrWrite(DeadLetterScript, parameters, token), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
         await _resilience.ExecuteAsync(
-            _resilience.Retrying,
+            _resilience.Delivery,
             async token =>
             {
                 var batch = Db.CreateBatch();
                 var waiting = batch.StreamLengthAsync(RedisKeys.Outbox);
-                var first = batch.StreamRangeAsync(RedisKeys.Outbox, "-", "+", 1);
+                var undelivered = batch.SortedSetLengthAsync(RedisKeys.Undelivered);
+                var oldest = batch.SortedSetRangeByRankWithScoresAsync(RedisKeys.Undelivered, 0, 0);
                 var scheduled = batch.SortedSetLengthAsync(RedisKeys.DeliveryDue);
                 var dead = batch.StreamLengthAsync(RedisKeys.DeadLetters);
                 batch.Execute();
-                await Task.WhenAll(waiting, first, scheduled, dead).WaitAsync(token).ConfigureAwait(false);
-                var oldest = TimeSpan.Zero;
-                if (first.Result.Length > 0)
+                await Task.WhenAll(waiting, undelivered, oldest, scheduled, dead).WaitAsync(token).ConfigureAwait(false);
+                var age = TimeSpan.Zero;
+                if (oldest.Result.Length > 0)
                 {
-                    var id = (string)first.Result[0].Id!;
-                    var enqueued = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(id.AsSpan(0, id.IndexOf('-', StringComparison.Ordinal)), CultureInfo.InvariantCulture));
-                    oldest = now > enqueued ? now - enqueued : TimeSpan.Zero;
+                    var since = DateTimeOffset.FromUnixTimeMilliseconds((long)oldest.Result[0].Score);
+                    age = now > since ? now - since : TimeSpan.Zero;
                 }
 
-                return new OutboxStats(waiting.Result, oldest, scheduled.Result, dead.Result);
+                return new OutboxStats(waiting.Result, undelivered.Result, age, scheduled.Result, dead.Result);
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -440,8 +597,8 @@ internal sealed class RedisCaseStore : ICaseStore
                 cancellationToken).ConfigureAwait(false);
             var previous = last.IsNull ? null : V1.AuditRecord.Parser.ParseFrom((byte[])last!);
             var record = AuditChain.Next(previous, caseId, draft);
-            var parameters = new { caseKey = (RedisKey)RedisKeys.Case(caseId), auditKey, expected = length, record = record.ToByteArray() };
-            var written = (int)await _resilience.ExecuteAsync(_resilience.Once, token => ReleaseOrWrite(AppendAuditScript, parameters, token), cancellationToken).ConfigureAwait(false);
+            var parameters = new { caseKey = (RedisKey)RedisKeys.Case(caseId), auditKey, expected = length, record = record.ToByteArray(), sequence = record.Sequence, hash = record.Hash };
+            var written = (int)await _resilience.ExecuteAsync(_resilience.Once, token => AppendAuditScript.EvaluateAsync(Db, parameters).WaitAsync(token), cancellationToken).ConfigureAwait(false);
             if (written != 0)
             {
                 return written == 1;
@@ -460,34 +617,38 @@ internal sealed class RedisCaseStore : ICaseStore
         return records.Select(r => V1.AuditRecord.Parser.ParseFrom((byte[])r!)).ToList();
     }
 
-    private Task<RedisResult> ReleaseOrWrite(LuaScript script, object parameters, CancellationToken token) =>
-        script.EvaluateAsync(Db, parameters).WaitAsync(token);
+    private static bool IsNoGroup(RedisServerException exception) => exception.Message.StartsWith("NOGROUP", StringComparison.Ordinal);
 
-    /// <summary>Creates the outbox consumer group once, from the start of the stream so that no entry is missed.</summary>
-    private async Task EnsureGroupAsync(CancellationToken cancellationToken)
-    {
-        if (Volatile.Read(ref _groupReady) == 1)
-        {
-            return;
-        }
-
-        await _resilience.ExecuteAsync(
-            _resilience.Retrying,
-            async token =>
+    /// <summary>A Redis call of delivery's, on its own pipeline, counted as one round trip.</summary>
+    private Task<T> Delivery<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        _resilience.ExecuteAsync(
+            _resilience.Delivery,
+            token =>
             {
-                try
-                {
-                    return await Db.StreamCreateConsumerGroupAsync(RedisKeys.Outbox, DeliveryGroup, StreamPosition.Beginning, createStream: true).WaitAsync(token).ConfigureAwait(false);
-                }
-                catch (RedisServerException exists) when (exists.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
-                {
-                    // Another replica created it first: not a failure of Redis.
-                    return true;
-                }
+                _telemetry.RecordDeliveryRedisCall(operation);
+                return call(token);
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken);
 
-        Volatile.Write(ref _groupReady, 1);
+    private void CountDelivery(OutboxEntry? entry, string operation)
+    {
+        if (entry is not null)
+        {
+            _telemetry.RecordDeliveryRedisCall(operation);
+        }
+    }
+
+    /// <summary>Creates the outbox consumer group (and the stream) from the start of the stream, so that no entry is missed.</summary>
+    private async Task CreateGroupAsync(CancellationToken token)
+    {
+        try
+        {
+            await Db.StreamCreateConsumerGroupAsync(RedisKeys.Outbox, DeliveryGroup, StreamPosition.Beginning, createStream: true).WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (RedisServerException exists) when (exists.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // Another replica created it first.
+        }
     }
 
     private async Task<V1.RoutedCase?> ReadRecordAsync(string caseId, CancellationToken cancellationToken)
@@ -523,7 +684,7 @@ internal sealed class RedisCaseStore : ICaseStore
                     routedCase.State = (V1.CaseState)(int)fields[1];
                     routedCase.UpdateTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddTicks((long)fields[2]));
                     routedCase.DeliveryReceiptId = fields[3].IsNullOrEmpty ? string.Empty : (string)fields[3]!;
-                    routedCase.History.AddRange(events[i].Result.Select(e => V1.CaseEvent.Parser.ParseFrom((byte[])e!)));
+                    routedCase.History.AddRange(events[i].Result.Select(HistoryEvent));
                     cases[i] = routedCase;
                 }
 
@@ -531,20 +692,51 @@ internal sealed class RedisCaseStore : ICaseStore
             },
             cancellationToken);
 
+    /// <summary>An event as stored: the lifecycle's text form, or the contract's encoding written by earlier versions.</summary>
+    private static V1.CaseEvent HistoryEvent(RedisValue stored)
+    {
+        var bytes = (byte[])stored!;
+        if (bytes.Length > 0 && bytes[0] == (byte)'e' && CaseEvent.Decode(System.Text.Encoding.ASCII.GetString(bytes)) is { } caseEvent)
+        {
+            return CaseMapper.Event(caseEvent);
+        }
+
+        return V1.CaseEvent.Parser.ParseFrom(bytes);
+    }
+
+    /// <summary>
+    /// The lifecycle status from the fields of <see cref="LoadFields"/>; null when the case does not exist. A case
+    /// written by an earlier version has no version, counters or age yet: they start at 0, and its age counts from
+    /// its id (UUIDv7: the time it was accepted).
+    /// </summary>
+    private static CaseStatus? Status(string caseId, RedisValue[] fields)
+    {
+        if (fields[0].IsNull)
+        {
+            return null;
+        }
+
+        var ageFrom = fields[4].IsNull ? AcceptedAt(caseId) : DateTimeOffset.FromUnixTimeMilliseconds((long)fields[4]);
+        return new CaseStatus(
+            (CaseState)(int)fields[0],
+            fields[1].IsNull ? 0 : (long)fields[1],
+            fields[2].IsNull ? 0 : (int)fields[2],
+            fields[3].IsNull ? 0 : (int)fields[3],
+            ageFrom,
+            fields[5].IsNull ? 0 : (long)fields[5],
+            fields[6].IsNull ? string.Empty : (string)fields[6]!);
+    }
+
+    /// <summary>The acceptance time in a UUIDv7 case id: its first 48 bits, Unix milliseconds.</summary>
+    private static DateTimeOffset AcceptedAt(string caseId) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(caseId.Replace("-", string.Empty, StringComparison.Ordinal).AsSpan(0, 12), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+
     /// <summary>A time as 100 ns ticks since the Unix epoch: the precision of a <see cref="Timestamp"/> we keep.</summary>
     private static long UnixTicks(DateTimeOffset time) => time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
 
-    private static OutboxEntry Entry(StreamEntry entry)
+    private static OutboxEntry Entry(StreamEntry entry, int deliveries)
     {
         var traceParent = entry["traceparent"];
-        return new OutboxEntry(entry.Id!, (string)entry["case_id"]!, traceParent.IsNullOrEmpty ? null : (string)traceParent!);
+        return new OutboxEntry(entry.Id!, (string)entry["case_id"]!, traceParent.IsNullOrEmpty ? null : (string)traceParent!, deliveries);
     }
-
-    private static V1.CaseEvent Event(CaseTransition transition) => new()
-    {
-        State = transition.State,
-        Time = Timestamp.FromDateTimeOffset(transition.Time),
-        Attempt = transition.Attempt,
-        OutcomeCode = transition.OutcomeCode,
-    };
 }

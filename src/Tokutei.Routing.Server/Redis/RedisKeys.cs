@@ -32,6 +32,9 @@ internal static class RedisKeys
     /// <summary>Cases waiting to be delivered again: score = due time in Unix milliseconds.</summary>
     public const string DeliveryDue = Prefix + "delivery:due";
 
+    /// <summary>Cases not yet delivered or dead-lettered: score = the time their age counts from (acceptance or last redrive), Unix ms.</summary>
+    public const string Undelivered = Prefix + "delivery:undelivered";
+
     /// <summary>Dead letters: case id and reason, for operators.</summary>
     public const string DeadLetters = Prefix + "deadletters";
 

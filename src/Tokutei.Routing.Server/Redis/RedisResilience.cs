@@ -51,13 +51,20 @@ internal sealed partial class RedisResilience
         ArgumentNullException.ThrowIfNull(options);
         var settings = options.Value;
         BreakDuration = settings.BreakDuration;
-        Retrying = Build(settings, logger, retries: settings.MaxRetries);
-        Once = Build(settings, logger, retries: 0);
+        Retrying = Build(settings, logger, retries: settings.MaxRetries, "api");
+        Once = Build(settings, logger, retries: 0, "api");
+        Delivery = Build(settings, logger, retries: settings.MaxRetries, "delivery");
     }
 
     public ResiliencePipeline Retrying { get; }
 
     public ResiliencePipeline Once { get; }
+
+    /// <summary>
+    /// Delivery's own pipeline, with a breaker of its own: delivery's failures (a Redis that lost the consumer
+    /// group, a slow batch) never open the breaker that guards RouteCase.
+    /// </summary>
+    public ResiliencePipeline Delivery { get; }
 
     public TimeSpan BreakDuration { get; }
 
@@ -100,7 +107,7 @@ internal sealed partial class RedisResilience
         ? $"{exception.GetType().Name} {server.Message.Split(' ', 2)[0]}"
         : exception.GetType().Name;
 
-    private static ResiliencePipeline Build(RedisOptions settings, ILogger logger, int retries)
+    private static ResiliencePipeline Build(RedisOptions settings, ILogger logger, int retries, string user)
     {
         var builder = new ResiliencePipelineBuilder().AddTimeout(settings.TotalTimeout);
         if (retries > 0)
@@ -115,7 +122,7 @@ internal sealed partial class RedisResilience
                 MaxDelay = TimeSpan.FromSeconds(1),
                 OnRetry = args =>
                 {
-                    LogRetry(logger, args.AttemptNumber + 1, args.Outcome.Exception is { } e ? Describe(e) : "none");
+                    LogRetry(logger, user, args.AttemptNumber + 1, args.Outcome.Exception is { } e ? Describe(e) : "none");
                     return ValueTask.CompletedTask;
                 },
             });
@@ -131,12 +138,12 @@ internal sealed partial class RedisResilience
                 BreakDuration = settings.BreakDuration,
                 OnOpened = args =>
                 {
-                    LogCircuit(logger, "opened", args.BreakDuration);
+                    LogCircuit(logger, user, "opened", args.BreakDuration);
                     return ValueTask.CompletedTask;
                 },
                 OnClosed = _ =>
                 {
-                    LogCircuit(logger, "closed", TimeSpan.Zero);
+                    LogCircuit(logger, user, "closed", TimeSpan.Zero);
                     return ValueTask.CompletedTask;
                 },
             })
@@ -144,9 +151,9 @@ internal sealed partial class RedisResilience
             .Build();
     }
 
-    [LoggerMessage(EventId = 2101, EventName = "RedisRetry", Level = LogLevel.Warning, Message = "Redis call retried (attempt {Attempt}) after {Failure}")]
-    private static partial void LogRetry(ILogger logger, int attempt, string failure);
+    [LoggerMessage(EventId = 2101, EventName = "RedisRetry", Level = LogLevel.Warning, Message = "Redis call of {User} retried (attempt {Attempt}) after {Failure}")]
+    private static partial void LogRetry(ILogger logger, string user, int attempt, string failure);
 
-    [LoggerMessage(EventId = 2102, EventName = "RedisCircuit", Level = LogLevel.Warning, Message = "Redis circuit {State} (break {BreakDuration})")]
-    private static partial void LogCircuit(ILogger logger, string state, TimeSpan breakDuration);
+    [LoggerMessage(EventId = 2102, EventName = "RedisCircuit", Level = LogLevel.Warning, Message = "Redis circuit of {User} {State} (break {BreakDuration})")]
+    private static partial void LogCircuit(ILogger logger, string user, string state, TimeSpan breakDuration);
 }

@@ -73,11 +73,11 @@ public sealed class DeliveryTests
         var ids = await RouteAsync(server, 500, "CHANGE_OF_RESIDENCE", "272035");
         await AllDeliveredAsync(server, "272035", 500, TimeSpan.FromSeconds(90));
 
-        Assert.Equal(ids.Order(), intake.Ledger.Keys.Order());
+        Assert.Equal(ids.Order(), intake.Delivered.Keys.Order());
         Assert.Equal(500, intake.Committed.Count);
         var cases = await CasesAsync(server, "272035");
         Assert.All(cases, c => Assert.InRange(Attempts(c), 1, MaxAttempts));
-        Assert.All(cases, c => Assert.Equal(intake.Ledger[c.CaseId], c.DeliveryReceiptId));
+        Assert.All(cases, c => Assert.Equal(intake.Delivered[c.CaseId], c.DeliveryReceiptId));
         Assert.Contains(cases, c => Attempts(c) > 1);
     }
 
@@ -96,11 +96,11 @@ public sealed class DeliveryTests
         await AllDeliveredAsync(server, "232017", 150, TimeSpan.FromSeconds(60));
 
         Assert.True(intake.Calls.Count > ids.Count, "some replies were lost, so some cases were delivered again");
-        Assert.All(intake.Calls, key => Assert.Contains(key, ids));
+        Assert.All(intake.CallCases, caseId => Assert.Contains(caseId, ids));
         Assert.Equal(ids.Count, intake.Calls.Distinct().Count());
         Assert.Equal(ids.Count, intake.Ledger.Count);
         Assert.Equal(ids.Count, intake.Committed.Count);
-        Assert.All(intake.Committed, r => Assert.Equal(r.DeliveryKey, r.RoutedCase.CaseId));
+        Assert.All(intake.Committed, r => Assert.Equal(Server.Delivery.OutboundMapper.DeliveryKey(r.RoutedCase.SubmitterOfficeCode, r.RoutedCase.RequestId), r.DeliveryKey));
     }
 
     [Fact]
@@ -119,15 +119,15 @@ public sealed class DeliveryTests
 
         await AllDeliveredAsync(server, "342025", 20, TimeSpan.FromSeconds(10));
         Assert.Empty(bureau.Ledger);
-        Assert.Equal(up.Order(), municipal.Ledger.Keys.Order());
+        Assert.Equal(up.Order(), municipal.Delivered.Keys.Order());
         await DurableServer.EventuallyAsync(
-            () => Task.FromResult(server.Logs.Lines.Any(l => l.Contains("Delivery circuit to TOKYO opened", StringComparison.Ordinal))),
-            "the down destination's breaker opened");
+            () => Task.FromResult(server.Logs.Lines.Any(l => l.Contains("Delivery lane to TOKYO paused", StringComparison.Ordinal))),
+            "the down destination's lane paused");
         Assert.All(await CasesAsync(server, "TOKYO"), c => Assert.NotEqual(CaseState.Delivered, c.State));
 
         await bureau.RestartAsync();
         await AllDeliveredAsync(server, "TOKYO", 20, TimeSpan.FromSeconds(30));
-        Assert.Equal(down.Order(), bureau.Ledger.Keys.Order());
+        Assert.Equal(down.Order(), bureau.Delivered.Keys.Order());
     }
 
     [Fact]
@@ -198,7 +198,7 @@ public sealed class DeliveryTests
         await redis.StartAsync();
 
         await AllDeliveredAsync(server, "402036", 120, TimeSpan.FromSeconds(60));
-        Assert.Equal(ids.Order(), intake.Ledger.Keys.Order());
+        Assert.Equal(ids.Order(), intake.Delivered.Keys.Order());
         Assert.Equal(120, intake.Committed.Count);
     }
 
@@ -218,6 +218,7 @@ public sealed class DeliveryTests
             "--ConnectionStrings:Redis", redis.ConnectionString,
             "--Encryption:ActiveKeyId", "test1", "--Encryption:Keys:test1", DurableServer.EncryptionKey,
             "--Delivery:Endpoints:Municipality", intake.Address,
+            "--Delivery:Endpoints:RegionalBureau", intake.Address,
             "--Delivery:AttemptTimeout", "00:05:00",
             "--Delivery:ConcurrencyPerDestination", "16",
         })
@@ -260,8 +261,8 @@ public sealed class DeliveryTests
                 Assert.Fail(failure.Status.Detail + "\n" + string.Join("\n", second.Logs.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal) && !l.StartsWith("Information", StringComparison.Ordinal))));
             }
 
-            Assert.Equal(ids.Order(), intake.Ledger.Keys.Order());
-            Assert.Contains(second.Logs.Lines, l => l.Contains("taken over", StringComparison.Ordinal));
+            Assert.Equal(ids.Order(), intake.Delivered.Keys.Order());
+            Assert.Contains(second.Logs.Lines, l => l.Contains("Took over", StringComparison.Ordinal));
         }
         finally
         {

@@ -46,6 +46,12 @@ public sealed class TestIntake : IAsyncDisposable
     /// <summary>Every call's delivery key, duplicates included.</summary>
     public ConcurrentQueue<string> Calls { get; } = new();
 
+    /// <summary>Every call's case id, duplicates included.</summary>
+    public ConcurrentQueue<string> CallCases { get; } = new();
+
+    /// <summary>Case id → receipt of every case committed (a case the router created twice under one key appears once).</summary>
+    public ConcurrentDictionary<string, string> Delivered { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The W3C traceparent header of every call.</summary>
     public ConcurrentQueue<string> TraceParents { get; } = new();
 
@@ -91,6 +97,7 @@ public sealed class TestIntake : IAsyncDisposable
         public override async Task<DeliverCaseResponse> DeliverCase(DeliverCaseRequest request, ServerCallContext context)
         {
             intake.Calls.Enqueue(request.DeliveryKey);
+            intake.CallCases.Enqueue(request.RoutedCase.CaseId);
             if (context.RequestHeaders.GetValue("traceparent") is { } traceParent)
             {
                 intake.TraceParents.Enqueue(traceParent);
@@ -117,6 +124,7 @@ public sealed class TestIntake : IAsyncDisposable
             if (!duplicate)
             {
                 intake.Committed.Enqueue(request);
+                intake.Delivered[request.RoutedCase.CaseId] = receipt;
             }
 
             if (Random.Shared.NextDouble() < intake.LostReplyRate)

@@ -1,7 +1,12 @@
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Tokutei.Routing.Server.Cases;
 using Tokutei.Routing.Server.Tests.Infrastructure;
 using Tokutei.Routing.V1;
+using CaseEvent = Tokutei.Routing.V1.CaseEvent;
+using CaseState = Tokutei.Routing.V1.CaseState;
+using Lifecycle = Tokutei.Routing.Server.Cases.CaseState;
 
 namespace Tokutei.Routing.Server.Tests.Durable;
 
@@ -47,6 +52,35 @@ public abstract class CaseStoreContract : IAsyncLifetime
 
     private static string Destination() => "T" + Guid.NewGuid().ToString("N")[..8];
 
+    private static readonly DeliveryLimits Limits = new(5, TimeSpan.FromDays(7), 10, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+
+    private static DateTimeOffset Now => TimeProvider.System.GetUtcNow();
+
+    private async Task<CaseStatus> StatusAsync(string caseId) => (await _store.GetStatusAsync(caseId, Token))!;
+
+    /// <summary>Reads the outbox until the entry of a case comes up (acknowledging the others), or fails.</summary>
+    private async Task<OutboxEntry> EntryOfAsync(string caseId)
+    {
+        var deadline = Now.AddSeconds(10);
+        while (Now < deadline)
+        {
+            foreach (var entry in await _store.ReadOutboxAsync("contract", 100, Token))
+            {
+                if (entry.CaseId == caseId)
+                {
+                    return entry;
+                }
+
+                await _store.AcknowledgeAsync([entry], Token);
+            }
+
+            await Task.Delay(20, Token);
+        }
+
+        Assert.Fail($"no outbox entry for case {caseId}");
+        return null!;
+    }
+
     [Fact]
     public async Task Accept_NewRequest_IsCreatedAndReadable()
     {
@@ -55,7 +89,17 @@ public abstract class CaseStoreContract : IAsyncLifetime
         Assert.Equal(AcceptStatus.Created, result.Status);
         Assert.Equal(newCase.RoutedCase, result.RoutedCase);
         Assert.Equal(newCase.RoutedCase, await _store.GetAsync(newCase.RoutedCase.CaseId, Token));
-        Assert.Equal(newCase.Application, await _store.GetApplicationAsync(newCase.RoutedCase.CaseId, Token));
+
+        var status = await StatusAsync(newCase.RoutedCase.CaseId);
+        Assert.Equal(Lifecycle.Accepted, status.State);
+        Assert.Equal(newCase.RoutedCase.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(), status.AgeFrom.ToUnixTimeMilliseconds());
+        Assert.Equal((1L, newCase.FirstAudit.Hash), (status.AuditSequence, status.AuditHash));
+
+        var loaded = (await _store.LoadAsync([new OutboxEntry("0-1", newCase.RoutedCase.CaseId)], Token)).Single();
+        Assert.Equal(newCase.Application.ToByteArray(), loaded.Application);
+        Assert.Equal(newCase.RoutedCase.ToByteArray(), loaded.Record);
+        Assert.Equal(newCase.RoutedCase.Decision.Destination.Code, loaded.DestinationCode);
+        Assert.True((await _store.LoadAsync([new OutboxEntry("0-2", Guid.CreateVersion7().ToString("D"))], Token)).Single().IsMissing);
     }
 
     [Fact]
@@ -63,7 +107,8 @@ public abstract class CaseStoreContract : IAsyncLifetime
     {
         var first = NewCase(Destination());
         await _store.AcceptAsync(first, Token);
-        await _store.RecordAsync(first.RoutedCase.CaseId, new CaseTransition(CaseState.Delivering, TimeProvider.System.GetUtcNow(), 1, "STARTED"), Token);
+        var status = await StatusAsync(first.RoutedCase.CaseId);
+        Assert.Equal(TransitionResult.Applied, await _store.ApplyAsync(first.RoutedCase.CaseId, CaseLifecycle.Failed(status, Now, [StatusCode.Unavailable], Limits, 0.5), null, Token));
 
         // A retry builds a new case id; the store answers with the case of the first acceptance, as first given.
         var retry = NewCase(first.RoutedCase.Decision.Destination.Code, requestId: first.RequestId);
@@ -116,22 +161,137 @@ public abstract class CaseStoreContract : IAsyncLifetime
         Assert.Null(await _store.GetAsync(Guid.CreateVersion7().ToString("D"), Token));
 
     [Fact]
-    public async Task Record_AppendsHistoryAndSetsState()
+    public async Task Apply_Delivered_SettlesWithReceiptHistoryAndAudit()
     {
         var newCase = NewCase(Destination());
         await _store.AcceptAsync(newCase, Token);
         var caseId = newCase.RoutedCase.CaseId;
-        var now = TimeProvider.System.GetUtcNow();
-        await _store.RecordAsync(caseId, new CaseTransition(CaseState.Delivering, now, 1, "STARTED"), Token);
-        var delivered = await _store.RecordAsync(caseId, new CaseTransition(CaseState.Delivered, now.AddSeconds(1), 1, "OK", "receipt-1"), Token);
+        var now = Now;
+        var status = await StatusAsync(caseId);
+        var delivered = CaseLifecycle.Delivered(status, now.AddSeconds(1), [StatusCode.Unavailable], "receipt-1");
+        Assert.Equal(TransitionResult.Applied, await _store.ApplyAsync(caseId, delivered, null, Token));
 
-        Assert.NotNull(delivered);
-        Assert.Equal(CaseState.Delivered, delivered.State);
-        Assert.Equal("receipt-1", delivered.DeliveryReceiptId);
-        Assert.Equal([CaseState.Accepted, CaseState.Delivering, CaseState.Delivered], delivered.History.Select(e => e.State));
-        Assert.Equal(Timestamp.FromDateTimeOffset(now.AddSeconds(1)), delivered.UpdateTime);
-        Assert.Equal(delivered, await _store.GetAsync(caseId, Token));
-        Assert.Null(await _store.RecordAsync(Guid.CreateVersion7().ToString("D"), new CaseTransition(CaseState.Delivered, now, 1, "OK"), Token));
+        var stored = await _store.GetAsync(caseId, Token);
+        Assert.Equal(CaseState.Delivered, stored!.State);
+        Assert.Equal("receipt-1", stored.DeliveryReceiptId);
+        Assert.Equal([CaseState.Accepted, CaseState.Delivering, CaseState.Delivered], stored.History.Select(e => e.State));
+        Assert.Equal(["ACCEPTED", "UNAVAILABLE", "OK"], stored.History.Select(e => e.OutcomeCode));
+        Assert.Equal([0, 1, 2], stored.History.Select(e => e.Attempt));
+        Assert.Equal(Timestamp.FromDateTimeOffset(now.AddSeconds(1)), stored.UpdateTime);
+
+        var after = await StatusAsync(caseId);
+        Assert.Equal((Lifecycle.Delivered, status.Version + 1, 2), (after.State, after.Version, after.Attempts));
+        var audit = await _store.ReadAuditAsync(caseId, Token);
+        Assert.Equal([AuditAction.Routed, AuditAction.Delivered], audit.Select(r => r.Action));
+        Assert.Equal("receipt-1", audit[^1].Detail);
+        Assert.Equal((true, 0L), AuditChain.Verify(audit));
+        Assert.Equal((audit[^1].Sequence, audit[^1].Hash), (after.AuditSequence, after.AuditHash));
+    }
+
+    [Fact]
+    public async Task Apply_AfterANewerResult_IsStaleAndWritesNothing()
+    {
+        var newCase = NewCase(Destination());
+        await _store.AcceptAsync(newCase, Token);
+        var caseId = newCase.RoutedCase.CaseId;
+        var read = await StatusAsync(caseId);
+
+        // Two workers read the same version; the first records a delivery, the late one a failure.
+        Assert.Equal(TransitionResult.Applied, await _store.ApplyAsync(caseId, CaseLifecycle.Delivered(read, Now, [], "receipt-1"), null, Token));
+        Assert.Equal(TransitionResult.Stale, await _store.ApplyAsync(caseId, CaseLifecycle.Failed(read, Now, [StatusCode.Unavailable], Limits, 0.5), null, Token));
+        Assert.Equal(TransitionResult.Stale, await _store.ApplyAsync(caseId, CaseLifecycle.Wait(read, Now.AddMinutes(1)), null, Token));
+        Assert.Equal(TransitionResult.Stale, await _store.ApplyAsync(caseId, CaseLifecycle.Delivered(read, Now, [], "receipt-2"), null, Token));
+
+        var stored = await _store.GetAsync(caseId, Token);
+        Assert.Equal(CaseState.Delivered, stored!.State);
+        Assert.Equal("receipt-1", stored.DeliveryReceiptId);
+        Assert.Equal(2, stored.History.Count);
+        Assert.Equal(2, (await _store.ReadAuditAsync(caseId, Token)).Count);
+        Assert.Equal(TransitionResult.Missing, await _store.ApplyAsync(Guid.CreateVersion7().ToString("D"), CaseLifecycle.Delivered(read, Now, [], "x"), null, Token));
+    }
+
+    [Fact]
+    public async Task Apply_ChainsOntoAuditRecordsWrittenSinceTheRead()
+    {
+        var newCase = NewCase(Destination());
+        await _store.AcceptAsync(newCase, Token);
+        var caseId = newCase.RoutedCase.CaseId;
+        var read = await StatusAsync(caseId);
+        Assert.True(await _store.AppendAuditAsync(caseId, new AuditDraft(Now, "131016", "jwt", AuditAction.Read), Token));
+
+        Assert.Equal(TransitionResult.Applied, await _store.ApplyAsync(caseId, CaseLifecycle.Delivered(read, Now, [], "receipt-1"), null, Token));
+        var audit = await _store.ReadAuditAsync(caseId, Token);
+        Assert.Equal([AuditAction.Routed, AuditAction.Read, AuditAction.Delivered], audit.Select(r => r.Action));
+        Assert.Equal((true, 0L), AuditChain.Verify(audit));
+    }
+
+    [Fact]
+    public async Task Failed_SchedulesTheCase_AndReleaseDuePutsItBackOnce()
+    {
+        var newCase = NewCase(Destination());
+        await _store.AcceptAsync(newCase, Token);
+        var caseId = newCase.RoutedCase.CaseId;
+        var entry = await EntryOfAsync(caseId);
+        var failed = CaseLifecycle.Failed(await StatusAsync(caseId), Now, [StatusCode.Unavailable, StatusCode.Unavailable], Limits, 0) with { Due = Now.AddSeconds(-1) };
+        Assert.Equal(TransitionResult.Applied, await _store.ApplyAsync(caseId, failed, entry, Token));
+        var status = await StatusAsync(caseId);
+        Assert.Equal((Lifecycle.Delivering, 2, 1), (status.State, status.Attempts, status.Cycles));
+
+        // A second wait for the same case keeps one due entry: the case comes back once.
+        Assert.Equal(TransitionResult.Applied, await _store.ApplyAsync(caseId, CaseLifecycle.Wait(status, Now.AddSeconds(-1)), null, Token));
+        var released = await _store.ReleaseDueAsync(Now, 1000, Token);
+        Assert.True(released >= 1);
+        var again = await EntryOfAsync(caseId);
+        Assert.NotEqual(entry.EntryId, again.EntryId);
+        await _store.AcknowledgeAsync([again], Token);
+        var later = await _store.ReadOutboxAsync("contract", 1000, Token);
+        Assert.DoesNotContain(later, e => e.CaseId == caseId);
+    }
+
+    [Fact]
+    public async Task List_FiltersByState()
+    {
+        var destination = Destination();
+        var cases = Enumerable.Range(0, 4).Select(_ => NewCase(destination)).ToList();
+        foreach (var c in cases)
+        {
+            await _store.AcceptAsync(c, Token);
+        }
+
+        var caseId = cases[1].RoutedCase.CaseId;
+        await _store.ApplyAsync(caseId, CaseLifecycle.Rejected(await StatusAsync(caseId), Now, [], StatusCode.InvalidArgument), null, Token);
+        var dead = await _store.ListAsync(new CaseQuery(destination, CaseState.DeadLettered, 10, null), Token);
+        Assert.Equal([caseId], dead.Cases.Select(c => c.CaseId));
+        Assert.Equal("INVALID_ARGUMENT", dead.Cases[0].History[^1].OutcomeCode);
+        Assert.Null(dead.Next);
+    }
+
+    [Fact]
+    public async Task Redrive_OnlyADeadLetteredCase_RestartsItsCountsAndAge()
+    {
+        var newCase = NewCase(Destination(), Now.AddDays(-3));
+        await _store.AcceptAsync(newCase, Token);
+        var caseId = newCase.RoutedCase.CaseId;
+        var audit = new AuditDraft(Now, "OPS", "jwt", AuditAction.Redriven);
+        Assert.Null(CaseLifecycle.Redrive(await StatusAsync(caseId), Now, audit));
+
+        await _store.ApplyAsync(caseId, CaseLifecycle.Failed(await StatusAsync(caseId), Now, [.. Enumerable.Repeat(StatusCode.Unavailable, 5)], Limits, 0.5), null, Token);
+        var dead = await StatusAsync(caseId);
+        Assert.Equal((Lifecycle.DeadLettered, 5), (dead.State, dead.Attempts));
+
+        var now = Now;
+        Assert.Equal(TransitionResult.Applied, await _store.ApplyAsync(caseId, CaseLifecycle.Redrive(dead, now, audit)!, null, Token));
+        var redriven = await StatusAsync(caseId);
+        Assert.Equal((Lifecycle.Accepted, 0, 0), (redriven.State, redriven.Attempts, redriven.Cycles));
+        Assert.Equal(now.ToUnixTimeMilliseconds(), redriven.AgeFrom.ToUnixTimeMilliseconds());
+        Assert.Equal(DeliveryStep.Deliver, CaseLifecycle.Check(redriven, 1, now, Limits).Step);
+        Assert.Null(CaseLifecycle.Redrive(redriven, now, audit));
+        Assert.Equal(TransitionResult.Stale, await _store.ApplyAsync(caseId, CaseLifecycle.Redrive(dead, now, audit)!, null, Token));
+
+        var stored = await _store.GetAsync(caseId, Token);
+        Assert.Equal(1, stored!.History.Count(e => e.OutcomeCode == "REDRIVEN"));
+        Assert.Equal(AuditAction.Redriven, (await _store.ReadAuditAsync(caseId, Token))[^1].Action);
+        await EntryOfAsync(caseId);
     }
 
     [Fact]
@@ -157,41 +317,6 @@ public abstract class CaseStoreContract : IAsyncLifetime
         while (cursor is not null);
 
         Assert.Equal(cases.Select(c => c.RoutedCase.CaseId).Reverse(), seen);
-    }
-
-    [Fact]
-    public async Task List_FiltersByState()
-    {
-        var destination = Destination();
-        var cases = Enumerable.Range(0, 4).Select(_ => NewCase(destination)).ToList();
-        foreach (var c in cases)
-        {
-            await _store.AcceptAsync(c, Token);
-        }
-
-        await _store.RecordAsync(cases[1].RoutedCase.CaseId, new CaseTransition(CaseState.DeadLettered, TimeProvider.System.GetUtcNow(), 3, "INVALID_ARGUMENT"), Token);
-        var dead = await _store.ListAsync(new CaseQuery(destination, CaseState.DeadLettered, 10, null), Token);
-        Assert.Equal([cases[1].RoutedCase.CaseId], dead.Cases.Select(c => c.CaseId));
-        Assert.Null(dead.Next);
-    }
-
-    [Fact]
-    public async Task Redrive_OnlyADeadLetteredCase_AndOnlyOnce()
-    {
-        var newCase = NewCase(Destination());
-        await _store.AcceptAsync(newCase, Token);
-        var caseId = newCase.RoutedCase.CaseId;
-        var untouched = await _store.RedriveAsync(caseId, TimeProvider.System.GetUtcNow(), Token);
-        Assert.Equal(CaseState.Accepted, untouched!.State);
-        Assert.Single(untouched.History);
-
-        await _store.RecordAsync(caseId, new CaseTransition(CaseState.DeadLettered, TimeProvider.System.GetUtcNow(), 5, "TOO_MANY_ATTEMPTS"), Token);
-        var redriven = await _store.RedriveAsync(caseId, TimeProvider.System.GetUtcNow(), Token);
-        var again = await _store.RedriveAsync(caseId, TimeProvider.System.GetUtcNow(), Token);
-        Assert.Equal(CaseState.Accepted, redriven!.State);
-        Assert.Equal(redriven, again);
-        Assert.Equal(1, again!.History.Count(e => e.OutcomeCode == "REDRIVEN"));
-        Assert.Null(await _store.RedriveAsync(Guid.CreateVersion7().ToString("D"), TimeProvider.System.GetUtcNow(), Token));
     }
 
     [Fact]
@@ -233,27 +358,29 @@ public abstract class CaseStoreContract : IAsyncLifetime
     {
         var newCase = NewCase(Destination());
         await _store.AcceptAsync(newCase, Token);
-        OutboxEntry? mine = null;
-        var deadline = TimeProvider.System.GetUtcNow().AddSeconds(10);
-        while (mine is null && TimeProvider.System.GetUtcNow() < deadline)
-        {
-            foreach (var entry in await _store.ReadOutboxAsync("contract", 100, TimeSpan.FromMilliseconds(100), Token))
-            {
-                if (entry.CaseId == newCase.RoutedCase.CaseId)
-                {
-                    mine = entry;
-                }
-
-                await _store.AcknowledgeAsync(entry, Token);
-            }
-        }
-
-        Assert.NotNull(mine);
-        var later = await _store.ReadOutboxAsync("contract", 100, TimeSpan.FromMilliseconds(100), Token);
+        var mine = await EntryOfAsync(newCase.RoutedCase.CaseId);
+        Assert.Equal([mine.EntryId], await _store.RenewClaimsAsync("contract", [mine.EntryId], Token));
+        await _store.AcknowledgeAsync([mine], Token);
+        Assert.Empty(await _store.RenewClaimsAsync("contract", [mine.EntryId], Token));
+        var later = await _store.ReadOutboxAsync("contract", 1000, Token);
         Assert.DoesNotContain(later, e => e.CaseId == newCase.RoutedCase.CaseId);
     }
-}
 
+    [Fact]
+    public async Task Stats_CountUndeliveredCasesFromTheirAcceptance()
+    {
+        var old = NewCase(Destination(), Now.AddHours(-2));
+        await _store.AcceptAsync(old, Token);
+        var stats = await _store.OutboxStatsAsync(Now, Token);
+        Assert.True(stats.Undelivered >= 1);
+        Assert.True(stats.OldestUndeliveredAge >= TimeSpan.FromHours(2) - TimeSpan.FromMinutes(1));
+
+        var caseId = old.RoutedCase.CaseId;
+        await _store.ApplyAsync(caseId, CaseLifecycle.Delivered(await StatusAsync(caseId), Now, [], "r"), null, Token);
+        var after = await _store.OutboxStatsAsync(Now, Token);
+        Assert.Equal(stats.Undelivered - 1, after.Undelivered);
+    }
+}
 /// <summary>The contract against the embedded default's store.</summary>
 public sealed class InMemoryCaseStoreTests : CaseStoreContract
 {

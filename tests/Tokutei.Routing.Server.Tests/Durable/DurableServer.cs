@@ -65,6 +65,12 @@ public sealed class DurableServer : IAsyncDisposable
             "--Redis:TotalTimeout", "00:00:03",
             "--Redis:BreakDuration", "00:00:01",
         };
+        // Tests that are not about delivery may let it use the loopback intake; delivery tests set their endpoints.
+        if (!settings.Any(s => s.StartsWith("--Delivery:AllowLoopback", StringComparison.Ordinal)))
+        {
+            args.AddRange(["--Delivery:AllowLoopback", "true"]);
+        }
+
         args.AddRange(settings);
         var app = RoutingApp.Build([.. args], builder =>
         {

@@ -62,7 +62,15 @@ public sealed class PlatformTests
             "tokutei_rpc_server_duration_seconds_bucket{",
             "tokutei_routing_decisions_total{",
             "tokutei_outbox_depth",
-            "tokutei_outbox_oldest_age_seconds",
+            "tokutei_delivery_oldest_undelivered_age_seconds",
+            "tokutei_delivery_undelivered",
+            "tokutei_delivery_calls_per_case_bucket{",
+            "tokutei_delivery_settled_total{",
+            "tokutei_delivery_redis_calls_total{",
+            "tokutei_delivery_queued{",
+            "tokutei_delivery_in_flight{",
+            "tokutei_delivery_lanes_paused{",
+            "tokutei_delivery_held",
             "tokutei_outbox_scheduled",
             "tokutei_outbox_dead_letters",
             "tokutei_delivery_attempts_total{",
@@ -146,6 +154,7 @@ public sealed class PlatformTests
             "--ConnectionStrings:Redis", redis.ConnectionString,
             "--Encryption:ActiveKeyId", "test1", "--Encryption:Keys:test1", DurableServer.EncryptionKey,
             "--Delivery:Endpoints:Municipality", intake.Address,
+            "--Delivery:Endpoints:RegionalBureau", intake.Address,
             "--Shutdown:DrainDelay", "00:00:02",
             "--HostOptions:ShutdownTimeout", "00:00:15");
         using var channel = GrpcChannel.ForAddress(process.Address);
@@ -223,7 +232,7 @@ public sealed class PlatformTests
             await after.Routing.GetCaseAsync(new GetCaseRequest { CaseId = caseId }, cancellationToken: Token);
         }
 
-        var firstDelivered = intake.Ledger.Keys.First();
+        var firstDelivered = intake.Delivered.Keys.First();
         var delivered = await after.Routing.GetCaseAsync(new GetCaseRequest { CaseId = firstDelivered }, cancellationToken: Token);
         Assert.Equal(CaseState.Delivered, delivered.RoutedCase.State);
     }
