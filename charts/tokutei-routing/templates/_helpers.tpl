@@ -204,13 +204,23 @@ This is the whole environment contract between the chart and the server, besides
 {{- end }}
 {{- $_ := set $d "Admin__HealthPort" (.Values.ports.health | int | toString) }}
 {{- end }}
-{{- with .Values.delivery.endpoints.regionalBureau }}
-{{- $_ := set $d "Delivery__Endpoints__RegionalBureau" . }}
+{{- $delivery := .Values.delivery }}
+{{- if $delivery.allowLoopback }}
+{{- $_ := set $d "Delivery__AllowLoopback" "true" }}
 {{- end }}
-{{- with .Values.delivery.endpoints.municipality }}
-{{- $_ := set $d "Delivery__Endpoints__Municipality" . }}
+{{- /* In durable mode an empty kind endpoint is only possible with allowLoopback: say "loopback" explicitly. */}}
+{{- $loopback := and (ne $mode "embedded") $delivery.allowLoopback }}
+{{- if $delivery.endpoints.regionalBureau }}
+{{- $_ := set $d "Delivery__Endpoints__RegionalBureau" $delivery.endpoints.regionalBureau }}
+{{- else if $loopback }}
+{{- $_ := set $d "Delivery__Endpoints__RegionalBureau" "loopback" }}
 {{- end }}
-{{- range $code, $url := .Values.delivery.endpoints.offices }}
+{{- if $delivery.endpoints.municipality }}
+{{- $_ := set $d "Delivery__Endpoints__Municipality" $delivery.endpoints.municipality }}
+{{- else if $loopback }}
+{{- $_ := set $d "Delivery__Endpoints__Municipality" "loopback" }}
+{{- end }}
+{{- range $code, $url := $delivery.endpoints.offices }}
 {{- $_ := set $d (printf "Delivery__Endpoints__Offices__%s" $code) $url }}
 {{- end }}
 {{- with .Values.otel.endpoint }}
@@ -247,6 +257,9 @@ This is the whole environment contract between the chart and the server, besides
 {{- range $name, $value := .Values.config.extra }}
 {{- if regexMatch "^(?i)(Security|Limits)__" $name }}
 {{- fail (printf "config.extra.%s: the chart owns the Security and Limits sections; use the security and limits values (see values.yaml)" $name) }}
+{{- end }}
+{{- if regexMatch "^(?i)Delivery__(AllowLoopback$|Endpoints__)" $name }}
+{{- fail (printf "config.extra.%s: the chart owns the intake endpoints and the loopback switch; use delivery.endpoints and delivery.allowLoopback (see values.yaml)" $name) }}
 {{- end }}
 {{- if hasKey $d $name }}
 {{- fail (printf "config.extra.%s: the chart sets %s itself; use the value that controls it (see values.yaml)" $name $name) }}
@@ -325,6 +338,29 @@ This is the whole environment contract between the chart and the server, besides
 {{- end }}
 {{- if not $seen }}
 {{- fail "security.jwt.enabled needs at least one signing key: security.jwt.existingSecret with security.jwt.existingSecretKeys (kid -> entry), or security.jwt.signingKeys (kid -> PEM public key or base64)" }}
+{{- end }}
+{{- end }}
+{{- $delivery := .Values.delivery }}
+{{- if and (ne $mode "embedded") (not $delivery.allowLoopback) }}
+{{- $missing := list }}
+{{- if not $delivery.endpoints.regionalBureau }}{{ $missing = append $missing "delivery.endpoints.regionalBureau" }}{{ end }}
+{{- if not $delivery.endpoints.municipality }}{{ $missing = append $missing "delivery.endpoints.municipality" }}{{ end }}
+{{- if $missing }}
+{{- fail (printf "durable mode delivers every accepted case to its destination's intake (CaseIntakeService), and the server refuses to start without an intake for each office kind: set %s (intake URLs, https://...) and, with networkPolicy.egress on, their peers in networkPolicy.egress.intake.to; or, for development only, set delivery.allowLoopback=true to deliver to the server's own loopback intake" (join " and " $missing)) }}
+{{- end }}
+{{- end }}
+{{- $addresses := dict "delivery.endpoints.regionalBureau" $delivery.endpoints.regionalBureau "delivery.endpoints.municipality" $delivery.endpoints.municipality }}
+{{- $offices := dict }}
+{{- range $code, $url := $delivery.endpoints.offices }}
+{{- $_ := set $addresses (printf "delivery.endpoints.offices.%s" $code) $url }}
+{{- if hasKey $offices (lower $code) }}
+{{- fail (printf "delivery.endpoints.offices lists office %q twice (configuration keys ignore case): keep one" $code) }}
+{{- end }}
+{{- $_ := set $offices (lower $code) true }}
+{{- end }}
+{{- range $value, $url := $addresses }}
+{{- if and $url (not (regexMatch "^https?://[^\\s]+$" (toString $url))) }}
+{{- fail (printf "%s (%q) must be an http:// or https:// URL of a CaseIntakeService; for the server's own loopback intake leave the kind endpoints empty and set delivery.allowLoopback=true (development only)" $value (toString $url)) }}
 {{- end }}
 {{- end }}
 {{- if ne $mode "embedded" }}
