@@ -576,6 +576,7 @@ ENDPOINTS = ["delivery.endpoints.regionalBureau=https://case-intake.bureau.test.
              "delivery.endpoints.municipality=https://case-intake.municipal.test.example"]
 # Skips values.schema.json, to check the templates' own refusals (the schema refuses the same values first).
 NO_SCHEMA = ["--skip-schema-validation"]
+CREDENTIALS_ROOT = "/etc/tokutei/delivery"
 
 
 def delivery_checks():
@@ -665,11 +666,121 @@ def delivery_checks():
     render_fails("delivery: config.extra cannot set an intake endpoint", "delivery.endpoints",
                  set_strings=["config.extra.Delivery__Endpoints__Offices__131016=loopback"])
 
+    # --- Credentials: Secrets mounted as directories (never subPath), the Delivery__Security__*Path settings into them.
+    creds = ["delivery.endpoints.offices.131016=https://intake.chiyoda.test.example",
+             "delivery.security.RegionalBureau.bearerTokenSecret.name=bureau-token",
+             "delivery.security.RegionalBureau.clientCertificateSecret.name=bureau-client",
+             "delivery.security.RegionalBureau.caCertificateSecret.name=bureau-ca",
+             "delivery.security.131016.bearerTokenSecret.name=chiyoda",
+             "delivery.security.131016.bearerTokenSecret.key=bearer",
+             "delivery.security.131016.clientCertificateSecret.name=chiyoda",
+             "delivery.security.131016.clientCertificateSecret.certificateKey=client.pem",
+             "delivery.security.131016.clientCertificateSecret.privateKeyKey=client-key.pem",
+             "delivery.security.131016.caCertificateSecret.name=chiyoda",
+             "delivery.security.131016.caCertificateSecret.key=root.pem"]
+    m = render(set_strings=creds)
+    s, c, pod = m.settings, m.server, m.deployment["spec"]["template"]["spec"]
+    bureau, chiyoda = f"{CREDENTIALS_ROOT}/RegionalBureau", f"{CREDENTIALS_ROOT}/131016"
+    check("delivery: credentials -> Delivery__Security__<name>__BearerTokenPath, __ClientCertificatePath, __ClientKeyPath, "
+          "__CaCertificatePath in the ConfigMap, into /etc/tokutei/delivery/<name>",
+          section(s, "Delivery__Security__") == {
+              "Delivery__Security__RegionalBureau__BearerTokenPath": f"{bureau}/token",
+              "Delivery__Security__RegionalBureau__ClientCertificatePath": f"{bureau}/tls.crt",
+              "Delivery__Security__RegionalBureau__ClientKeyPath": f"{bureau}/tls.key",
+              "Delivery__Security__RegionalBureau__CaCertificatePath": f"{bureau}/ca.crt",
+              "Delivery__Security__131016__BearerTokenPath": f"{chiyoda}/token",
+              "Delivery__Security__131016__ClientCertificatePath": f"{chiyoda}/tls.crt",
+              "Delivery__Security__131016__ClientKeyPath": f"{chiyoda}/tls.key",
+              "Delivery__Security__131016__CaCertificatePath": f"{chiyoda}/ca.crt"},
+          json.dumps(section(s, "Delivery__Security__")))
+    mounts = {v["mountPath"]: v for v in c["volumeMounts"]}
+    vols = {v["name"]: v for v in pod["volumes"]}
+    check("delivery: each endpoint's credentials are one read-only directory mount, with no subPath (a subPath mount "
+          "never sees a rotated Secret)",
+          mounts.get(bureau) == {"name": "delivery-regionalbureau", "mountPath": bureau, "readOnly": True}
+          and mounts.get(chiyoda) == {"name": "delivery-131016", "mountPath": chiyoda, "readOnly": True}
+          and not [v for v in c["volumeMounts"] if "subPath" in v or "subPathExpr" in v], json.dumps(c["volumeMounts"]))
+    sources = {n: vols.get(n, {}).get("projected", {}).get("sources") for n in ("delivery-regionalbureau", "delivery-131016")}
+    check("delivery: the volumes project the Secrets' entries to token, tls.crt, tls.key, ca.crt (default entry names "
+          "token, tls.crt, tls.key, ca.crt; or the keys given)",
+          sources["delivery-regionalbureau"] == [
+              {"secret": {"name": "bureau-token", "items": [{"key": "token", "path": "token"}]}},
+              {"secret": {"name": "bureau-client", "items": [{"key": "tls.crt", "path": "tls.crt"}, {"key": "tls.key", "path": "tls.key"}]}},
+              {"secret": {"name": "bureau-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
+          and sources["delivery-131016"] == [
+              {"secret": {"name": "chiyoda", "items": [{"key": "bearer", "path": "token"}]}},
+              {"secret": {"name": "chiyoda", "items": [{"key": "client.pem", "path": "tls.crt"}, {"key": "client-key.pem", "path": "tls.key"}]}},
+              {"secret": {"name": "chiyoda", "items": [{"key": "root.pem", "path": "ca.crt"}]}}]
+          and vols["delivery-131016"]["projected"].get("defaultMode") == 0o440, json.dumps(sources))
+
+    def files(m):
+        """Every file the pod sees: mount path/projected path -> (Secret, entry)."""
+        c, pod = m.server, m.deployment["spec"]["template"]["spec"]
+        vols = {v["name"]: v for v in pod["volumes"]}
+        out = {}
+        for mount in c["volumeMounts"]:
+            for src in vols[mount["name"]].get("projected", {}).get("sources", []):
+                for item in src.get("secret", {}).get("items", []):
+                    out[f"{mount['mountPath']}/{item['path']}"] = (src["secret"]["name"], item["key"])
+        return out
+    seen = files(m)
+    paths = {k: v for k, v in s.items() if k.startswith("Delivery__Security__")}
+    check("delivery: every Delivery__Security__*Path names a file that a mounted Secret provides",
+          paths and all(v in seen for v in paths.values()), f"{paths} vs {sorted(seen)}")
+    check("delivery: no intake credential is passed as an environment variable (BearerToken or otherwise)",
+          not [n for n in m.env() if n.startswith("Delivery__")] and "Delivery__Security__RegionalBureau__BearerToken" not in s)
+    annotations = m.deployment["spec"]["template"]["metadata"]["annotations"]
+    check("delivery: no checksum of the credentials in the pod template: a rotated Secret needs no rollout (the server "
+          "re-reads the files)", set(annotations) == {"checksum/config"}, str(annotations))
+    m = render(set_strings=["delivery.security.Municipality.bearerTokenSecret.name=municipal-token"])
+    check("delivery: a bearer token alone mounts just the token (no certificate settings)",
+          section(m.settings, "Delivery__Security__") == {
+              "Delivery__Security__Municipality__BearerTokenPath": f"{CREDENTIALS_ROOT}/Municipality/token"}
+          and files(m) == {f"{CREDENTIALS_ROOT}/Municipality/token": ("municipal-token", "token")}, json.dumps(files(m)))
+    check("delivery: no credentials by default: no Delivery__Security__ setting and no delivery volume",
+          not section(render().settings, "Delivery__Security__")
+          and not [v for v in render().deployment["spec"]["template"]["spec"]["volumes"] if v["name"].startswith("delivery-")])
+    m = render(values=[CHART / "examples" / "tls.yaml"])
+    check("delivery: examples/tls.yaml gives the bureau intake a client certificate and CA, the municipal one a token, "
+          "each from its Secret",
+          files(m) == {f"{CREDENTIALS_ROOT}/RegionalBureau/tls.crt": ("bureau-intake-client", "tls.crt"),
+                       f"{CREDENTIALS_ROOT}/RegionalBureau/tls.key": ("bureau-intake-client", "tls.key"),
+                       f"{CREDENTIALS_ROOT}/RegionalBureau/ca.crt": ("bureau-intake-ca", "ca.crt"),
+                       f"{CREDENTIALS_ROOT}/Municipality/token": ("municipal-intake-token", "token")}
+          and m.settings.get("Delivery__Security__RegionalBureau__ClientKeyPath") == f"{CREDENTIALS_ROOT}/RegionalBureau/tls.key"
+          and m.settings.get("Delivery__Security__Municipality__BearerTokenPath") == f"{CREDENTIALS_ROOT}/Municipality/token",
+          json.dumps(files(m)))
+    m = render(values=[CHART / "examples" / "external-redis.yaml"])
+    check("delivery: examples/external-redis.yaml gives office 131016's own intake a token (entry bearer-token)",
+          files(m) == {f"{CREDENTIALS_ROOT}/131016/token": ("chiyoda-intake", "bearer-token")}
+          and m.settings.get("Delivery__Security__131016__BearerTokenPath") == f"{CREDENTIALS_ROOT}/131016/token")
+    bad = [f.name for f in EXAMPLES if "Delivery__AllowLoopback" in render(values=[f]).settings]
+    check("delivery: every example has real intake endpoints, none uses the loopback", not bad, str(bad))
+
+    render_fails("delivery: credentials for a name that is no endpoint (an office without its own endpoint) are refused",
+                 ["delivery.security.TOKYO names no endpoint", "RegionalBureau, Municipality"],
+                 set_strings=["delivery.security.TOKYO.bearerTokenSecret.name=t"])
+    render_fails("delivery: config.extra cannot override a path the chart sets", "the chart sets",
+                 set_strings=["delivery.security.RegionalBureau.caCertificateSecret.name=ca",
+                              "config.extra.Delivery__Security__RegionalBureau__CaCertificatePath=/other/ca.crt"])
+    m = render(set_strings=["config.extra.Delivery__Security__RegionalBureau__CaCertificatePath=/etc/extra/ca.crt"])
+    check("delivery: config.extra may still name a credential file the chart does not manage (from extraVolumes)",
+          m.settings.get("Delivery__Security__RegionalBureau__CaCertificatePath") == "/etc/extra/ca.crt")
+    render_fails("schema: a credential Secret without a name is refused", "name",
+                 set_strings=["delivery.security.RegionalBureau.bearerTokenSecret.key=token"])
+    render_fails("schema: an unknown key in an endpoint's credentials is refused",
+                 "additional properties 'bearerToken' not allowed",
+                 set_strings=["delivery.security.RegionalBureau.bearerToken=abc"])
+    render_fails("schema: an endpoint name that would break the variable name (Regional__Bureau) is refused",
+                 "invalid propertyName", set_strings=["delivery.security.Regional__Bureau.bearerTokenSecret.name=t"])
+
     readme = (CHART / "README.md").read_text()
     sec = readme.split("## Delivery", 1)[-1].split("\n## ", 1)[0]
-    check("delivery: chart README's Delivery section covers the required endpoints and the development switch",
-          all(w in sec for w in ("delivery.endpoints.regionalBureau", "delivery.endpoints.municipality",
-                                 "delivery.allowLoopback", "Delivery__AllowLoopback")), sec[:200])
+    check("delivery: chart README's Delivery section covers the required endpoints, the development switch and the "
+          "credential mounts", all(w in sec for w in (
+              "delivery.endpoints.regionalBureau", "delivery.endpoints.municipality", "delivery.allowLoopback",
+              "Delivery__AllowLoopback", "bearerTokenSecret", "clientCertificateSecret", "caCertificateSecret",
+              "BearerTokenPath", "subPath", "/etc/tokutei/delivery/")), sec[:200])
 
 
 JWT_ON = ["security.jwt.enabled=true", "security.jwt.issuer=https://idp.example", "security.jwt.audience=routing"]

@@ -180,6 +180,46 @@ security.jwt.existingSecretKeys, then the inline security.jwt.signingKeys from t
 {{- add .Values.shutdown.preStopSleepSeconds .Values.shutdown.timeoutSeconds .Values.shutdown.marginSeconds }}
 {{- end }}
 
+{{/* Where the intake credentials are mounted: one directory per endpoint name below it. */}}
+{{- define "tokutei-routing.deliveryMountPath" -}}
+/etc/tokutei/delivery
+{{- end }}
+
+{{/*
+Credentials of the delivery intakes (delivery.security), a JSON list with one entry per endpoint name: the projected
+volume that gathers its Secrets' entries into one directory (mounted whole, never with subPath, so the kubelet swaps
+rotated files in and the server re-reads them), where it is mounted, and the Delivery__Security__<name>__* settings
+naming the files: token, tls.crt, tls.key, ca.crt.
+*/}}
+{{- define "tokutei-routing.deliveryCredentials" -}}
+{{- $out := list }}
+{{- range $name, $c := .Values.delivery.security }}
+{{- $dir := printf "%s/%s" (include "tokutei-routing.deliveryMountPath" $) $name }}
+{{- $sources := list }}
+{{- $settings := dict }}
+{{- with $c.bearerTokenSecret }}
+{{- $items := list (dict "key" (.key | default "token") "path" "token") }}
+{{- $sources = append $sources (dict "secret" (dict "name" .name "items" $items)) }}
+{{- $_ := set $settings "BearerTokenPath" (printf "%s/token" $dir) }}
+{{- end }}
+{{- with $c.clientCertificateSecret }}
+{{- $items := list (dict "key" (.certificateKey | default "tls.crt") "path" "tls.crt") (dict "key" (.privateKeyKey | default "tls.key") "path" "tls.key") }}
+{{- $sources = append $sources (dict "secret" (dict "name" .name "items" $items)) }}
+{{- $_ := set $settings "ClientCertificatePath" (printf "%s/tls.crt" $dir) }}
+{{- $_ := set $settings "ClientKeyPath" (printf "%s/tls.key" $dir) }}
+{{- end }}
+{{- with $c.caCertificateSecret }}
+{{- $items := list (dict "key" (.key | default "ca.crt") "path" "ca.crt") }}
+{{- $sources = append $sources (dict "secret" (dict "name" .name "items" $items)) }}
+{{- $_ := set $settings "CaCertificatePath" (printf "%s/ca.crt" $dir) }}
+{{- end }}
+{{- if $sources }}
+{{- $out = append $out (dict "endpoint" $name "volume" (printf "delivery-%s" (lower $name)) "mountPath" $dir "sources" $sources "settings" $settings) }}
+{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
 {{/*
 The non-secret settings of the server (a dict of environment variables), rendered into the ConfigMap.
 This is the whole environment contract between the chart and the server, besides the secretKeyRefs in the Deployment.
@@ -222,6 +262,12 @@ This is the whole environment contract between the chart and the server, besides
 {{- end }}
 {{- range $code, $url := $delivery.endpoints.offices }}
 {{- $_ := set $d (printf "Delivery__Endpoints__Offices__%s" $code) $url }}
+{{- end }}
+{{- range (include "tokutei-routing.deliveryCredentials" . | fromJsonArray) }}
+{{- $prefix := printf "Delivery__Security__%s__" .endpoint }}
+{{- range $setting, $file := .settings }}
+{{- $_ := set $d (printf "%s%s" $prefix $setting) $file }}
+{{- end }}
 {{- end }}
 {{- with .Values.otel.endpoint }}
 {{- $_ := set $d "OTEL_EXPORTER_OTLP_ENDPOINT" . }}
@@ -362,6 +408,16 @@ This is the whole environment contract between the chart and the server, besides
 {{- if and $url (not (regexMatch "^https?://[^\\s]+$" (toString $url))) }}
 {{- fail (printf "%s (%q) must be an http:// or https:// URL of a CaseIntakeService; for the server's own loopback intake leave the kind endpoints empty and set delivery.allowLoopback=true (development only)" $value (toString $url)) }}
 {{- end }}
+{{- end }}
+{{- $credentialNames := dict }}
+{{- range $name, $_ := $delivery.security }}
+{{- if not (or (eq $name "RegionalBureau") (eq $name "Municipality") (hasKey $delivery.endpoints.offices $name)) }}
+{{- fail (printf "delivery.security.%s names no endpoint: use RegionalBureau, Municipality or an office code of delivery.endpoints.offices (an office's own credentials go with its own endpoint)" $name) }}
+{{- end }}
+{{- if hasKey $credentialNames (lower $name) }}
+{{- fail (printf "delivery.security lists %q twice (ignoring case): keep one" $name) }}
+{{- end }}
+{{- $_ := set $credentialNames (lower $name) true }}
 {{- end }}
 {{- if ne $mode "embedded" }}
 {{- $ids := include "tokutei-routing.encryptionKeyIds" . | fromJsonArray }}
