@@ -760,12 +760,17 @@ def delivery_checks():
     render_fails("delivery: credentials for a name that is no endpoint (an office without its own endpoint) are refused",
                  ["delivery.security.TOKYO names no endpoint", "RegionalBureau, Municipality"],
                  set_strings=["delivery.security.TOKYO.bearerTokenSecret.name=t"])
+    render_fails("delivery: config.extra cannot take a bearer token (a secret in the ConfigMap)", "secretKeyRef",
+                 set_strings=["config.extra.Delivery__Security__RegionalBureau__BearerToken=abc"])
     render_fails("delivery: config.extra cannot override a path the chart sets", "the chart sets",
                  set_strings=["delivery.security.RegionalBureau.caCertificateSecret.name=ca",
                               "config.extra.Delivery__Security__RegionalBureau__CaCertificatePath=/other/ca.crt"])
-    m = render(set_strings=["config.extra.Delivery__Security__RegionalBureau__CaCertificatePath=/etc/extra/ca.crt"])
-    check("delivery: config.extra may still name a credential file the chart does not manage (from extraVolumes)",
-          m.settings.get("Delivery__Security__RegionalBureau__CaCertificatePath") == "/etc/extra/ca.crt")
+    m = render(set_strings=["config.extra.Delivery__Security__RegionalBureau__CaCertificatePath=/etc/extra/ca.crt",
+                            "config.extra.Delivery__Security__Municipality__BearerTokenPath=/etc/extra/token"])
+    check("delivery: config.extra may still name credential files the chart does not manage (from extraVolumes), "
+          "a token's path included",
+          m.settings.get("Delivery__Security__RegionalBureau__CaCertificatePath") == "/etc/extra/ca.crt"
+          and m.settings.get("Delivery__Security__Municipality__BearerTokenPath") == "/etc/extra/token")
     render_fails("schema: a credential Secret without a name is refused", "name",
                  set_strings=["delivery.security.RegionalBureau.bearerTokenSecret.key=token"])
     render_fails("schema: an unknown key in an endpoint's credentials is refused",

@@ -310,7 +310,7 @@ This is the whole environment contract between the chart and the server, besides
 {{- if hasKey $d $name }}
 {{- fail (printf "config.extra.%s: the chart sets %s itself; use the value that controls it (see values.yaml)" $name $name) }}
 {{- end }}
-{{- if regexMatch "(?i)(password|secret|apikey|Encryption__Keys|SigningKeys)" $name }}
+{{- if regexMatch "(?i)(password|secret|apikey|token$|Encryption__Keys|SigningKeys)" $name }}
 {{- fail (printf "config.extra.%s looks like a secret, and config.extra goes to a ConfigMap: use extraEnv with valueFrom.secretKeyRef" $name) }}
 {{- end }}
 {{- $_ := set $d $name ($value | toString) }}
