@@ -23,9 +23,12 @@ RELEASE = "rt"
 NAMESPACE = "tokutei"
 FULLNAME = "rt-tokutei-routing"
 PARSED_LABEL = "chart-test.tokutei.routing/parsed"
-# The chart refuses to render without a way to identify agencies, so "the defaults" are values.yaml plus this file
-# (JWT from an existing Secret): see template().
+# The chart refuses to render without a way to identify agencies and, in durable mode, without an intake for each
+# office kind, so "the defaults" are values.yaml plus these two files (JWT from an existing Secret; the intake URLs and
+# their egress peers): see template().
 IDENTITY = ROOT / "tests" / "chart" / "identity.yaml"
+DELIVERY = ROOT / "tests" / "chart" / "delivery.yaml"
+BASE = [IDENTITY, DELIVERY]
 
 passed = 0
 failed = 0
@@ -46,11 +49,15 @@ def run(args, stdin=None):
     return subprocess.run(args, input=stdin, capture_output=True, text=True, cwd=ROOT)
 
 
+def base_args():
+    return [a for f in BASE for a in ("-f", str(f))]
+
+
 def helm_args(values=(), sets=(), set_strings=(), base=None):
-    """-f/--set flags. base (default: only when no values file is given) puts IDENTITY first, so the defaults render."""
+    """-f/--set flags. base (default: only when no values file is given) puts BASE first, so the defaults render."""
     args = []
     if base if base is not None else not values:
-        args += ["-f", str(IDENTITY)]
+        args += base_args()
     for f in values:
         args += ["-f", str(f)]
     for s in sets:
@@ -60,9 +67,9 @@ def helm_args(values=(), sets=(), set_strings=(), base=None):
     return args
 
 
-def template(values=(), sets=(), set_strings=(), base=None):
-    """helm template; returns (returncode, manifest text, stderr). base: see helm_args."""
-    p = run([HELM, "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+def template(values=(), sets=(), set_strings=(), base=None, flags=()):
+    """helm template; returns (returncode, manifest text, stderr). base: see helm_args; flags: more helm flags."""
+    p = run([HELM, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, *flags]
             + helm_args(values, sets, set_strings, base))
     return p.returncode, p.stdout, p.stderr
 
@@ -93,11 +100,13 @@ def render(values=(), sets=(), set_strings=(), base=None):
     return Manifests(out, to_objects(out))
 
 
-def render_fails(name, expected, values=(), sets=(), set_strings=(), base=None):
-    """A check that rendering is refused, with a message containing `expected` (a string, or a list of them)."""
-    code, _, err = template(values, sets, set_strings, base)
+def render_fails(name, expected, values=(), sets=(), set_strings=(), base=None, flags=(), unexpected=()):
+    """A check that rendering is refused, with a message containing `expected` (a string, or a list of them) and none
+    of `unexpected`."""
+    code, _, err = template(values, sets, set_strings, base, flags)
     wanted = [expected] if isinstance(expected, str) else expected
-    check(name, code != 0 and all(w in err for w in wanted), f"exit {code}, stderr: {err.strip()[:300]}")
+    check(name, code != 0 and all(w in err for w in wanted) and not any(u in err for u in unexpected),
+          f"exit {code}, stderr: {err.strip()[:400]}")
 
 
 def duplicate_keys(text):
@@ -190,23 +199,28 @@ def safe(name, fn):
 
 # ---------------------------------------------------------------------------------------------------------------
 def lint_checks():
-    # helm lint only logs the chart's `fail` guards (security_checks shows `helm template` refusing the bare defaults).
+    # helm lint only logs the chart's `fail` guards (security_checks shows `helm template` refusing the bare defaults),
+    # but the schema refuses the bare defaults: durable mode with no intake endpoints (delivery_checks).
     p = run([HELM, "lint", "--strict", str(CHART)])
-    check("lint --strict: default values", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
-    p = run([HELM, "lint", "--strict", str(CHART), "-f", str(IDENTITY)])
-    check("lint --strict: default values + tests/chart/identity.yaml", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
+    out = p.stdout + p.stderr
+    check("lint --strict: the bare defaults fail the schema, which names the intake endpoints and delivery.allowLoopback",
+          p.returncode != 0 and all(w in out for w in ("/delivery/endpoints/regionalBureau", "/delivery/endpoints/municipality",
+                                                        "/delivery/allowLoopback")), out[-500:])
+    p = run([HELM, "lint", "--strict", str(CHART), *base_args()])
+    check("lint --strict: default values + tests/chart/identity.yaml and delivery.yaml", p.returncode == 0,
+          p.stdout[-500:] + p.stderr[-500:])
     names = {f.name for f in EXAMPLES}
     check("examples: default, external Redis, TLS, HPA and ServiceMonitor values files exist",
           {"default.yaml", "external-redis.yaml", "tls.yaml", "hpa.yaml", "servicemonitor.yaml"} <= names, str(names))
     for f in EXAMPLES:
         p = run([HELM, "lint", "--strict", str(CHART), "-f", str(f)])
         check(f"lint --strict: examples/{f.name}", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
-    p = run([HELM, "lint", "--strict", str(CHART), "-f", str(IDENTITY), "--set", "replicaCount=three"])
+    p = run([HELM, "lint", "--strict", str(CHART), *base_args(), "--set", "replicaCount=three"])
     check("lint --strict refuses a value against the schema (replicaCount: three)", p.returncode != 0)
 
 
 def render_checks():
-    for label, values in [("default values + tests/chart/identity.yaml", [])] + [(f"examples/{f.name}", [f]) for f in EXAMPLES]:
+    for label, values in [("default values + tests/chart/identity.yaml and delivery.yaml", [])] + [(f"examples/{f.name}", [f]) for f in EXAMPLES]:
         code, out, err = template(values)
         if not check(f"render: {label}", code == 0, err.strip()[:300]):
             continue
@@ -293,9 +307,11 @@ def default_checks():
         "Limits__Burst": "200",
         "Limits__DefaultDeadline": "00:00:15",
         "Limits__MaxDeadline": "00:01:00",
+        "Delivery__Endpoints__RegionalBureau": "https://case-intake.bureau.test.example",
+        "Delivery__Endpoints__Municipality": "https://case-intake.municipal.test.example",
     }
     check("default: ConfigMap holds exactly the server contract (URLs, admin port, environment, shutdown, Redis, key id, "
-          "JWT settings, limits)", s == expected, json.dumps(s))
+          "JWT settings, limits, intake endpoints)", s == expected, json.dumps(s))
     env = m.env()
     check("default: Redis__Password comes from the generated Redis Secret (secretKeyRef)",
           secret_ref(env.get("Redis__Password", {})) == (f"{FULLNAME}-redis-auth", "redis-password"))
@@ -542,7 +558,9 @@ def guard_checks():
     render_fails("guard: external Redis with egress restricted but no peer for it refuses to render",
                  "externalRedis.to", sets=["redis.enabled=false", "externalRedis.host=redis.example"])
     render_fails("guard: intake endpoints with egress restricted but no peer for them refuse to render",
-                 "intake.to", sets=["delivery.endpoints.municipality=https://intake.example.com"])
+                 "intake.to", values=[IDENTITY], base=False,
+                 sets=["delivery.endpoints.regionalBureau=https://bureau.example.com",
+                       "delivery.endpoints.municipality=https://intake.example.com"])
     render_fails("guard: a secret-looking name in config.extra refuses to render", "secretKeyRef",
                  set_strings=["config.extra.Redis__Password=x"])
     render_fails("guard: config.extra cannot override a setting the chart owns", "the chart sets",
@@ -552,6 +570,222 @@ def guard_checks():
     m = render(set_strings=["config.extra.Routing__MaxDocuments=64"])
     check("guard: other config.extra settings land in the ConfigMap",
           m.settings.get("Routing__MaxDocuments") == "64")
+
+
+ENDPOINTS = ["delivery.endpoints.regionalBureau=https://case-intake.bureau.test.example",
+             "delivery.endpoints.municipality=https://case-intake.municipal.test.example"]
+# Skips values.schema.json, to check the templates' own refusals (the schema refuses the same values first).
+NO_SCHEMA = ["--skip-schema-validation"]
+CREDENTIALS_ROOT = "/etc/tokutei/delivery"
+
+
+def delivery_checks():
+    # --- Durable mode needs an intake for each office kind: the schema and the templates both refuse the defaults.
+    render_fails("delivery: the defaults (with identity settings) are refused by the schema, naming both kind endpoints "
+                 "and delivery.allowLoopback",
+                 ["/delivery/endpoints/regionalBureau", "/delivery/endpoints/municipality", "/delivery/allowLoopback"],
+                 values=[IDENTITY], base=False)
+    render_fails("delivery: without the schema the templates refuse the defaults, naming delivery.endpoints.regionalBureau, "
+                 "delivery.endpoints.municipality, their egress peers and delivery.allowLoopback=true",
+                 ["durable mode", "delivery.endpoints.regionalBureau and delivery.endpoints.municipality",
+                  "networkPolicy.egress.intake.to", "delivery.allowLoopback=true"],
+                 values=[IDENTITY], base=False, flags=NO_SCHEMA)
+    render_fails("delivery: only the municipality given -> the schema names regionalBureau alone",
+                 "/delivery/endpoints/regionalBureau", values=[IDENTITY], base=False, sets=ENDPOINTS[1:],
+                 unexpected=["/delivery/endpoints/municipality"])
+    render_fails("delivery: only the municipality given -> the templates name delivery.endpoints.regionalBureau alone",
+                 "set delivery.endpoints.regionalBureau (intake URLs", values=[IDENTITY], base=False, sets=ENDPOINTS[1:],
+                 flags=NO_SCHEMA, unexpected=["delivery.endpoints.municipality (", "delivery.endpoints.municipality and"])
+    render_fails("delivery: an external Redis (durable) needs the endpoints too", "/delivery/endpoints/municipality",
+                 values=[IDENTITY], base=False,
+                 sets=["redis.enabled=false", "externalRedis.host=redis.example", "networkPolicy.egress.enabled=false"])
+    render_fails("delivery: an external Redis without the endpoints is refused by the templates too",
+                 "delivery.endpoints.regionalBureau and delivery.endpoints.municipality", values=[IDENTITY], base=False,
+                 sets=["redis.enabled=false", "externalRedis.host=redis.example", "networkPolicy.egress.enabled=false"],
+                 flags=NO_SCHEMA)
+    m = render(values=[IDENTITY], base=False, sets=["redis.enabled=false", "replicaCount=1"])
+    check("delivery: the embedded mode (no Redis) needs no endpoints and renders no Delivery__ setting (its loopback "
+          "intake is the server's default there)", not section(m.settings, "Delivery__"), json.dumps(m.settings))
+
+    # --- The kind endpoints and the office overrides reach the ConfigMap as given.
+    m = render(sets=["delivery.endpoints.offices.131016=https://intake.chiyoda.test.example",
+                     "delivery.endpoints.offices.TOKYO=http://tokyo-intake.intake.svc.cluster.local:8080"])
+    check("delivery: endpoints -> Delivery__Endpoints__RegionalBureau, __Municipality, __Offices__<code> (http or https); "
+          "no Delivery__AllowLoopback", section(m.settings, "Delivery__") == {
+              "Delivery__Endpoints__RegionalBureau": "https://case-intake.bureau.test.example",
+              "Delivery__Endpoints__Municipality": "https://case-intake.municipal.test.example",
+              "Delivery__Endpoints__Offices__131016": "https://intake.chiyoda.test.example",
+              "Delivery__Endpoints__Offices__TOKYO": "http://tokyo-intake.intake.svc.cluster.local:8080"},
+          json.dumps(section(m.settings, "Delivery__")))
+
+    # --- The development switch.
+    m = render(values=[IDENTITY], base=False, sets=["delivery.allowLoopback=true"])
+    check("delivery: allowLoopback=true renders without endpoints: Delivery__AllowLoopback=true and both kinds "
+          "explicitly \"loopback\"", section(m.settings, "Delivery__") == {
+              "Delivery__AllowLoopback": "true", "Delivery__Endpoints__RegionalBureau": "loopback",
+              "Delivery__Endpoints__Municipality": "loopback"}, json.dumps(section(m.settings, "Delivery__")))
+    m = render(values=[IDENTITY], base=False, sets=["delivery.allowLoopback=true", "networkPolicy.egress.enabled=false",
+                                                   ENDPOINTS[1]])
+    check("delivery: allowLoopback with the municipality given: only the regional bureaus go to the loopback",
+          section(m.settings, "Delivery__") == {
+              "Delivery__AllowLoopback": "true", "Delivery__Endpoints__RegionalBureau": "loopback",
+              "Delivery__Endpoints__Municipality": "https://case-intake.municipal.test.example"},
+          json.dumps(section(m.settings, "Delivery__")))
+    check("delivery: allowLoopback=false (the default) renders no Delivery__AllowLoopback",
+          "Delivery__AllowLoopback" not in render(sets=["delivery.allowLoopback=false"]).settings)
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(IDENTITY),
+             "--set", "delivery.allowLoopback=true"])
+    notes = p.stdout.split("NOTES:", 1)[-1].strip() if "NOTES:" in p.stdout else ""
+    check("delivery: with allowLoopback in durable mode the notes open with a LOOPBACK DELIVERY warning (development "
+          "only) and list the kinds that go to the loopback",
+          p.returncode == 0 and notes.startswith("#####") and "WARNING: LOOPBACK DELIVERY" in notes.splitlines()[1]
+          and "DEVELOPMENT ONLY" in notes and notes.count("LOOPBACK: the server's own intake") == 2, notes[:600])
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", *base_args()])
+    notes = p.stdout.split("NOTES:", 1)[-1]
+    check("delivery: without it the notes do not warn and list both intake URLs",
+          p.returncode == 0 and "LOOPBACK" not in notes and "https://case-intake.bureau.test.example" in notes
+          and "https://case-intake.municipal.test.example" in notes, notes[:600])
+
+    # --- Addresses: http(s) URLs only, in the schema and in the templates.
+    render_fails("schema: a kind endpoint that is not a URL (a bare host name) is refused", "/delivery/endpoints/regionalBureau",
+                 set_strings=["delivery.endpoints.regionalBureau=case-intake.bureau.example.jp"])
+    render_fails("schema: \"loopback\" as an endpoint is refused (allowLoopback is the way)", "/delivery/endpoints/municipality",
+                 set_strings=["delivery.endpoints.municipality=loopback"], sets=["delivery.allowLoopback=true"])
+    render_fails("schema: an office override that is not an http(s) URL is refused", "/delivery/endpoints/offices/131016",
+                 set_strings=["delivery.endpoints.offices.131016=grpc://intake.example.jp"])
+    render_fails("delivery: without the schema the templates refuse \"loopback\" as an endpoint, naming the value",
+                 ['delivery.endpoints.regionalBureau ("loopback") must be an http:// or https:// URL', "delivery.allowLoopback=true"],
+                 set_strings=["delivery.endpoints.regionalBureau=loopback"], flags=NO_SCHEMA)
+    render_fails("delivery: without the schema the templates refuse a bad office override, naming it",
+                 'delivery.endpoints.offices.131016 ("intake.example.jp")',
+                 set_strings=["delivery.endpoints.offices.131016=intake.example.jp"], flags=NO_SCHEMA)
+    render_fails("delivery: an office given twice (ignoring case) is refused", "twice",
+                 set_strings=["delivery.endpoints.offices.tokyo=https://a.example", "delivery.endpoints.offices.TOKYO=https://b.example"])
+    render_fails("delivery: config.extra cannot set Delivery__AllowLoopback (the chart owns the switch)", "delivery.allowLoopback",
+                 set_strings=["config.extra.Delivery__AllowLoopback=true"])
+    render_fails("delivery: config.extra cannot set an intake endpoint", "delivery.endpoints",
+                 set_strings=["config.extra.Delivery__Endpoints__Offices__131016=loopback"])
+
+    # --- Credentials: Secrets mounted as directories (never subPath), the Delivery__Security__*Path settings into them.
+    creds = ["delivery.endpoints.offices.131016=https://intake.chiyoda.test.example",
+             "delivery.security.RegionalBureau.bearerTokenSecret.name=bureau-token",
+             "delivery.security.RegionalBureau.clientCertificateSecret.name=bureau-client",
+             "delivery.security.RegionalBureau.caCertificateSecret.name=bureau-ca",
+             "delivery.security.131016.bearerTokenSecret.name=chiyoda",
+             "delivery.security.131016.bearerTokenSecret.key=bearer",
+             "delivery.security.131016.clientCertificateSecret.name=chiyoda",
+             "delivery.security.131016.clientCertificateSecret.certificateKey=client.pem",
+             "delivery.security.131016.clientCertificateSecret.privateKeyKey=client-key.pem",
+             "delivery.security.131016.caCertificateSecret.name=chiyoda",
+             "delivery.security.131016.caCertificateSecret.key=root.pem"]
+    m = render(set_strings=creds)
+    s, c, pod = m.settings, m.server, m.deployment["spec"]["template"]["spec"]
+    bureau, chiyoda = f"{CREDENTIALS_ROOT}/RegionalBureau", f"{CREDENTIALS_ROOT}/131016"
+    check("delivery: credentials -> Delivery__Security__<name>__BearerTokenPath, __ClientCertificatePath, __ClientKeyPath, "
+          "__CaCertificatePath in the ConfigMap, into /etc/tokutei/delivery/<name>",
+          section(s, "Delivery__Security__") == {
+              "Delivery__Security__RegionalBureau__BearerTokenPath": f"{bureau}/token",
+              "Delivery__Security__RegionalBureau__ClientCertificatePath": f"{bureau}/tls.crt",
+              "Delivery__Security__RegionalBureau__ClientKeyPath": f"{bureau}/tls.key",
+              "Delivery__Security__RegionalBureau__CaCertificatePath": f"{bureau}/ca.crt",
+              "Delivery__Security__131016__BearerTokenPath": f"{chiyoda}/token",
+              "Delivery__Security__131016__ClientCertificatePath": f"{chiyoda}/tls.crt",
+              "Delivery__Security__131016__ClientKeyPath": f"{chiyoda}/tls.key",
+              "Delivery__Security__131016__CaCertificatePath": f"{chiyoda}/ca.crt"},
+          json.dumps(section(s, "Delivery__Security__")))
+    mounts = {v["mountPath"]: v for v in c["volumeMounts"]}
+    vols = {v["name"]: v for v in pod["volumes"]}
+    check("delivery: each endpoint's credentials are one read-only directory mount, with no subPath (a subPath mount "
+          "never sees a rotated Secret)",
+          mounts.get(bureau) == {"name": "delivery-regionalbureau", "mountPath": bureau, "readOnly": True}
+          and mounts.get(chiyoda) == {"name": "delivery-131016", "mountPath": chiyoda, "readOnly": True}
+          and not [v for v in c["volumeMounts"] if "subPath" in v or "subPathExpr" in v], json.dumps(c["volumeMounts"]))
+    sources = {n: vols.get(n, {}).get("projected", {}).get("sources") for n in ("delivery-regionalbureau", "delivery-131016")}
+    check("delivery: the volumes project the Secrets' entries to token, tls.crt, tls.key, ca.crt (default entry names "
+          "token, tls.crt, tls.key, ca.crt; or the keys given)",
+          sources["delivery-regionalbureau"] == [
+              {"secret": {"name": "bureau-token", "items": [{"key": "token", "path": "token"}]}},
+              {"secret": {"name": "bureau-client", "items": [{"key": "tls.crt", "path": "tls.crt"}, {"key": "tls.key", "path": "tls.key"}]}},
+              {"secret": {"name": "bureau-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}]
+          and sources["delivery-131016"] == [
+              {"secret": {"name": "chiyoda", "items": [{"key": "bearer", "path": "token"}]}},
+              {"secret": {"name": "chiyoda", "items": [{"key": "client.pem", "path": "tls.crt"}, {"key": "client-key.pem", "path": "tls.key"}]}},
+              {"secret": {"name": "chiyoda", "items": [{"key": "root.pem", "path": "ca.crt"}]}}]
+          and vols["delivery-131016"]["projected"].get("defaultMode") == 0o440, json.dumps(sources))
+
+    def files(m):
+        """Every file the pod sees: mount path/projected path -> (Secret, entry)."""
+        c, pod = m.server, m.deployment["spec"]["template"]["spec"]
+        vols = {v["name"]: v for v in pod["volumes"]}
+        out = {}
+        for mount in c["volumeMounts"]:
+            for src in vols[mount["name"]].get("projected", {}).get("sources", []):
+                for item in src.get("secret", {}).get("items", []):
+                    out[f"{mount['mountPath']}/{item['path']}"] = (src["secret"]["name"], item["key"])
+        return out
+    seen = files(m)
+    paths = {k: v for k, v in s.items() if k.startswith("Delivery__Security__")}
+    check("delivery: every Delivery__Security__*Path names a file that a mounted Secret provides",
+          paths and all(v in seen for v in paths.values()), f"{paths} vs {sorted(seen)}")
+    check("delivery: no intake credential is passed as an environment variable (BearerToken or otherwise)",
+          not [n for n in m.env() if n.startswith("Delivery__")] and "Delivery__Security__RegionalBureau__BearerToken" not in s)
+    annotations = m.deployment["spec"]["template"]["metadata"]["annotations"]
+    check("delivery: no checksum of the credentials in the pod template: a rotated Secret needs no rollout (the server "
+          "re-reads the files)", set(annotations) == {"checksum/config"}, str(annotations))
+    m = render(set_strings=["delivery.security.Municipality.bearerTokenSecret.name=municipal-token"])
+    check("delivery: a bearer token alone mounts just the token (no certificate settings)",
+          section(m.settings, "Delivery__Security__") == {
+              "Delivery__Security__Municipality__BearerTokenPath": f"{CREDENTIALS_ROOT}/Municipality/token"}
+          and files(m) == {f"{CREDENTIALS_ROOT}/Municipality/token": ("municipal-token", "token")}, json.dumps(files(m)))
+    check("delivery: no credentials by default: no Delivery__Security__ setting and no delivery volume",
+          not section(render().settings, "Delivery__Security__")
+          and not [v for v in render().deployment["spec"]["template"]["spec"]["volumes"] if v["name"].startswith("delivery-")])
+    m = render(values=[CHART / "examples" / "tls.yaml"])
+    check("delivery: examples/tls.yaml gives the bureau intake a client certificate and CA, the municipal one a token, "
+          "each from its Secret",
+          files(m) == {f"{CREDENTIALS_ROOT}/RegionalBureau/tls.crt": ("bureau-intake-client", "tls.crt"),
+                       f"{CREDENTIALS_ROOT}/RegionalBureau/tls.key": ("bureau-intake-client", "tls.key"),
+                       f"{CREDENTIALS_ROOT}/RegionalBureau/ca.crt": ("bureau-intake-ca", "ca.crt"),
+                       f"{CREDENTIALS_ROOT}/Municipality/token": ("municipal-intake-token", "token")}
+          and m.settings.get("Delivery__Security__RegionalBureau__ClientKeyPath") == f"{CREDENTIALS_ROOT}/RegionalBureau/tls.key"
+          and m.settings.get("Delivery__Security__Municipality__BearerTokenPath") == f"{CREDENTIALS_ROOT}/Municipality/token",
+          json.dumps(files(m)))
+    m = render(values=[CHART / "examples" / "external-redis.yaml"])
+    check("delivery: examples/external-redis.yaml gives office 131016's own intake a token (entry bearer-token)",
+          files(m) == {f"{CREDENTIALS_ROOT}/131016/token": ("chiyoda-intake", "bearer-token")}
+          and m.settings.get("Delivery__Security__131016__BearerTokenPath") == f"{CREDENTIALS_ROOT}/131016/token")
+    bad = [f.name for f in EXAMPLES if "Delivery__AllowLoopback" in render(values=[f]).settings]
+    check("delivery: every example has real intake endpoints, none uses the loopback", not bad, str(bad))
+
+    render_fails("delivery: credentials for a name that is no endpoint (an office without its own endpoint) are refused",
+                 ["delivery.security.TOKYO names no endpoint", "RegionalBureau, Municipality"],
+                 set_strings=["delivery.security.TOKYO.bearerTokenSecret.name=t"])
+    render_fails("delivery: config.extra cannot take a bearer token (a secret in the ConfigMap)", "secretKeyRef",
+                 set_strings=["config.extra.Delivery__Security__RegionalBureau__BearerToken=abc"])
+    render_fails("delivery: config.extra cannot override a path the chart sets", "the chart sets",
+                 set_strings=["delivery.security.RegionalBureau.caCertificateSecret.name=ca",
+                              "config.extra.Delivery__Security__RegionalBureau__CaCertificatePath=/other/ca.crt"])
+    m = render(set_strings=["config.extra.Delivery__Security__RegionalBureau__CaCertificatePath=/etc/extra/ca.crt",
+                            "config.extra.Delivery__Security__Municipality__BearerTokenPath=/etc/extra/token"])
+    check("delivery: config.extra may still name credential files the chart does not manage (from extraVolumes), "
+          "a token's path included",
+          m.settings.get("Delivery__Security__RegionalBureau__CaCertificatePath") == "/etc/extra/ca.crt"
+          and m.settings.get("Delivery__Security__Municipality__BearerTokenPath") == "/etc/extra/token")
+    render_fails("schema: a credential Secret without a name is refused", "name",
+                 set_strings=["delivery.security.RegionalBureau.bearerTokenSecret.key=token"])
+    render_fails("schema: an unknown key in an endpoint's credentials is refused",
+                 "additional properties 'bearerToken' not allowed",
+                 set_strings=["delivery.security.RegionalBureau.bearerToken=abc"])
+    render_fails("schema: an endpoint name that would break the variable name (Regional__Bureau) is refused",
+                 "invalid propertyName", set_strings=["delivery.security.Regional__Bureau.bearerTokenSecret.name=t"])
+
+    readme = (CHART / "README.md").read_text()
+    sec = readme.split("## Delivery", 1)[-1].split("\n## ", 1)[0]
+    check("delivery: chart README's Delivery section covers the required endpoints, the development switch and the "
+          "credential mounts", all(w in sec for w in (
+              "delivery.endpoints.regionalBureau", "delivery.endpoints.municipality", "delivery.allowLoopback",
+              "Delivery__AllowLoopback", "bearerTokenSecret", "clientCertificateSecret", "caCertificateSecret",
+              "BearerTokenPath", "subPath", "/etc/tokutei/delivery/")), sec[:200])
 
 
 JWT_ON = ["security.jwt.enabled=true", "security.jwt.issuer=https://idp.example", "security.jwt.audience=routing"]
@@ -574,21 +808,23 @@ def secrets_in_configmap(m):
 
 def security_checks():
     # --- Refusals: no way to identify agencies; client certificates without TLS and a client CA.
-    render_fails("security: the bare defaults refuse to render: no way to identify agencies (and the message names "
-                 "security.jwt.enabled, security.clientCertificates.enabled, security.allowUnauthenticated)",
+    render_fails("security: the defaults with intake endpoints but no identity settings refuse to render: no way to "
+                 "identify agencies (and the message names security.jwt.enabled, security.clientCertificates.enabled, "
+                 "security.allowUnauthenticated)",
                  ["no way to identify agencies", "security.jwt.enabled=true", "security.clientCertificates.enabled=true",
-                  "security.allowUnauthenticated=true"], base=False)
+                  "security.allowUnauthenticated=true"], values=[DELIVERY], base=False)
     render_fails("security: jwt, clientCertificates and allowUnauthenticated all false refuse to render",
-                 "no way to identify agencies", base=False,
+                 "no way to identify agencies", values=[DELIVERY], base=False,
                  sets=["security.jwt.enabled=false", "security.clientCertificates.enabled=false",
                        "security.allowUnauthenticated=false"])
     render_fails("security: client certificates without TLS refuse to render", ["security.clientCertificates.enabled needs TLS",
-                 "tls.enabled=true", "tls.clientCa=true"], base=False, sets=["security.clientCertificates.enabled=true"])
+                 "tls.enabled=true", "tls.clientCa=true"], values=[DELIVERY], base=False,
+                 sets=["security.clientCertificates.enabled=true"])
     render_fails("security: client certificates with TLS but no client CA refuse to render",
-                 "security.clientCertificates.enabled needs TLS", base=False,
+                 "security.clientCertificates.enabled needs TLS", values=[DELIVERY], base=False,
                  sets=["security.clientCertificates.enabled=true", "tls.enabled=true", "tls.existingSecret=t"])
     render_fails("security: client certificates with tls.clientCa but TLS off refuse to render",
-                 "security.clientCertificates.enabled needs TLS", base=False,
+                 "security.clientCertificates.enabled needs TLS", values=[DELIVERY], base=False,
                  sets=["security.clientCertificates.enabled=true", "tls.clientCa=true", "tls.existingSecret=t"])
     render_fails("security: client certificates with JWT on are still refused without TLS",
                  "security.clientCertificates.enabled needs TLS", sets=["security.clientCertificates.enabled=true"])
@@ -597,12 +833,13 @@ def security_checks():
     render_fails("security: agencyRoles without client certificates refuse to render", "security.agencyRoles",
                  set_strings=["security.agencyRoles.131016=submitter"])
     render_fails("security: JWT without issuer and audience refuses to render", "security.jwt.issuer and security.jwt.audience",
-                 base=False, sets=["security.jwt.enabled=true", "security.jwt.signingKeys.k=" + "A" * 43 + "="])
-    render_fails("security: JWT without a signing key refuses to render", "at least one signing key", base=False, sets=JWT_ON)
+                 values=[DELIVERY], base=False, sets=["security.jwt.enabled=true", "security.jwt.signingKeys.k=" + "A" * 43 + "="])
+    render_fails("security: JWT without a signing key refuses to render", "at least one signing key",
+                 values=[DELIVERY], base=False, sets=JWT_ON)
     render_fails("security: existingSecretKeys without existingSecret refuse to render", "which is empty",
                  sets=["security.jwt.existingSecret="])
     render_fails("security: existingSecret without existingSecretKeys refuses to render", "existingSecretKeys",
-                 base=False, sets=JWT_ON + ["security.jwt.existingSecret=jwt"])
+                 values=[DELIVERY], base=False, sets=JWT_ON + ["security.jwt.existingSecret=jwt"])
     render_fails("security: a kid given both in existingSecretKeys and inline (ignoring case) refuses to render",
                  "given twice", set_strings=["security.jwt.signingKeys.TEST-KID=" + "A" * 43 + "="])
     render_fails("security: config.extra cannot set Security__* (the chart owns the section)", "owns the Security and Limits",
@@ -668,23 +905,23 @@ def security_checks():
     check("security: every example identifies agencies (JWT or client certificates), none is unauthenticated", not bad, str(bad))
 
     # --- Unauthenticated development mode.
-    m = render(sets=["security.allowUnauthenticated=true"], base=False)
+    m = render(sets=["security.allowUnauthenticated=true"], values=[DELIVERY], base=False)
     check("security: allowUnauthenticated=true alone renders, with Security__AllowUnauthenticated=true and no other method",
           section(m.settings, "Security__") == {"Security__AllowUnauthenticated": "true"}, json.dumps(section(m.settings, "Security__")))
-    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client",
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(DELIVERY),
              "--set", "security.allowUnauthenticated=true"])
     notes = p.stdout.split("NOTES:", 1)[-1].strip() if "NOTES:" in p.stdout else ""
     check("security: the notes open with a loud UNAUTHENTICATED MODE warning (development only, every role) and repeat it",
           notes.startswith("#####") and "WARNING: UNAUTHENTICATED MODE" in notes.splitlines()[1]
           and "DEVELOPMENT ONLY" in notes and "EVERY role" in notes and notes.count("UNAUTHENTICATED MODE") >= 2, notes[:400])
-    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(IDENTITY)])
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", *base_args()])
     notes = p.stdout.split("NOTES:", 1)[-1]
     check("security: without it the notes do not warn, name the JWT issuer and key id, and put a bearer token in the first case",
           "UNAUTHENTICATED" not in notes and "https://idp.test.example/realms/tokutei" in notes and "test-kid" in notes
           and 'Authorization: Bearer $TOKEN' in notes)
 
     # --- Signing keys given inline; no secret in the ConfigMap.
-    m = render(values=[IDENTITY, INLINE_KEYS])
+    m = render(values=[*BASE, INLINE_KEYS])
     env = m.env()
     jwt_secret = m.of("Secret", f"{FULLNAME}-jwt")
     data = {k: base64.b64decode(v).decode() for k, v in (jwt_secret[0].get("data", {}) if jwt_secret else {}).items()}
@@ -705,7 +942,7 @@ def security_checks():
     check("security: no Secret value (password, encryption key, signing key or a PEM line) and no secret-looking name "
           "in the ConfigMap, with inline keys, the defaults and every example", not bad, str(bad))
     a = m.deployment["spec"]["template"]["metadata"]["annotations"].get("checksum/jwt-signing-keys")
-    b = render(values=[IDENTITY, INLINE_KEYS], set_strings=["security.jwt.signingKeys.hs-1=" + "B" * 43 + "="]) \
+    b = render(values=[*BASE, INLINE_KEYS], set_strings=["security.jwt.signingKeys.hs-1=" + "B" * 43 + "="]) \
         .deployment["spec"]["template"]["metadata"]["annotations"].get("checksum/jwt-signing-keys")
     check("security: a changed inline signing key changes the pod template (rolls the pods); no checksum without inline keys",
           a and b and a != b
@@ -855,8 +1092,8 @@ def shutdown_and_image_checks():
     digest = "sha256:" + "a" * 64
     check("image: image.digest pins the image by digest",
           render(sets=[f"image.digest={digest}"]).server["image"] == f"tokutei-routing@{digest}")
-    old = run([HELM, "template", RELEASE, str(CHART), "-f", str(IDENTITY), "--kube-version", "1.29.9"])
-    new = run([HELM, "template", RELEASE, str(CHART), "-f", str(IDENTITY), "--kube-version", "1.30.0"])
+    old = run([HELM, "template", RELEASE, str(CHART), *base_args(), "--kube-version", "1.29.9"])
+    new = run([HELM, "template", RELEASE, str(CHART), *base_args(), "--kube-version", "1.30.0"])
     check("kubeVersion: Kubernetes 1.29 is refused, 1.30 accepted (preStop sleep handler)",
           old.returncode != 0 and "kubeVersion" in old.stderr and new.returncode == 0, old.stderr[:200])
     dockerfile = (ROOT / "Dockerfile").read_text()
@@ -883,7 +1120,7 @@ def shutdown_and_image_checks():
 
 
 def notes_checks():
-    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(IDENTITY)])
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", *base_args()])
     notes = p.stdout.split("NOTES:", 1)[-1] if "NOTES:" in p.stdout else ""
     check("notes: show the health check (port-forward + buf curl / grpc_health_probe on grpc.health.v1)",
           p.returncode == 0 and "port-forward" in notes and "grpc.health.v1.Health/Check" in notes
@@ -892,7 +1129,7 @@ def notes_checks():
           "RoutingService/RouteCase" in notes and "first-case.json" in notes)
     case = json.loads((CHART / "examples" / "first-case.json").read_text())
     check("notes: the example case file is a RouteCase request", {"request_id", "application"} <= case.keys())
-    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(IDENTITY),
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client", *base_args(),
              "--set", "redis.enabled=false", "--set", "replicaCount=1"])
     check("notes: the embedded mode is called out as not durable", "NOTHING IS DURABLE" in p.stdout)
 
@@ -900,7 +1137,7 @@ def notes_checks():
 def main():
     for group in (lint_checks, render_checks, default_checks, redis_checks, network_policy_checks, headless_checks,
                   pdb_checks, schema_checks, guard_checks, tls_checks, external_redis_checks, hpa_checks,
-                  servicemonitor_checks, shutdown_and_image_checks, notes_checks, security_checks):
+                  servicemonitor_checks, shutdown_and_image_checks, notes_checks, security_checks, delivery_checks):
         safe(group.__name__, group)
     print(f"chart: {passed} passed, {failed} failed")
     return 1 if failed or not passed else 0

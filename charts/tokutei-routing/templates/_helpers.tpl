@@ -180,6 +180,46 @@ security.jwt.existingSecretKeys, then the inline security.jwt.signingKeys from t
 {{- add .Values.shutdown.preStopSleepSeconds .Values.shutdown.timeoutSeconds .Values.shutdown.marginSeconds }}
 {{- end }}
 
+{{/* Where the intake credentials are mounted: one directory per endpoint name below it. */}}
+{{- define "tokutei-routing.deliveryMountPath" -}}
+/etc/tokutei/delivery
+{{- end }}
+
+{{/*
+Credentials of the delivery intakes (delivery.security), a JSON list with one entry per endpoint name: the projected
+volume that gathers its Secrets' entries into one directory (mounted whole, never with subPath, so the kubelet swaps
+rotated files in and the server re-reads them), where it is mounted, and the Delivery__Security__<name>__* settings
+naming the files: token, tls.crt, tls.key, ca.crt.
+*/}}
+{{- define "tokutei-routing.deliveryCredentials" -}}
+{{- $out := list }}
+{{- range $name, $c := .Values.delivery.security }}
+{{- $dir := printf "%s/%s" (include "tokutei-routing.deliveryMountPath" $) $name }}
+{{- $sources := list }}
+{{- $settings := dict }}
+{{- with $c.bearerTokenSecret }}
+{{- $items := list (dict "key" (.key | default "token") "path" "token") }}
+{{- $sources = append $sources (dict "secret" (dict "name" .name "items" $items)) }}
+{{- $_ := set $settings "BearerTokenPath" (printf "%s/token" $dir) }}
+{{- end }}
+{{- with $c.clientCertificateSecret }}
+{{- $items := list (dict "key" (.certificateKey | default "tls.crt") "path" "tls.crt") (dict "key" (.privateKeyKey | default "tls.key") "path" "tls.key") }}
+{{- $sources = append $sources (dict "secret" (dict "name" .name "items" $items)) }}
+{{- $_ := set $settings "ClientCertificatePath" (printf "%s/tls.crt" $dir) }}
+{{- $_ := set $settings "ClientKeyPath" (printf "%s/tls.key" $dir) }}
+{{- end }}
+{{- with $c.caCertificateSecret }}
+{{- $items := list (dict "key" (.key | default "ca.crt") "path" "ca.crt") }}
+{{- $sources = append $sources (dict "secret" (dict "name" .name "items" $items)) }}
+{{- $_ := set $settings "CaCertificatePath" (printf "%s/ca.crt" $dir) }}
+{{- end }}
+{{- if $sources }}
+{{- $out = append $out (dict "endpoint" $name "volume" (printf "delivery-%s" (lower $name)) "mountPath" $dir "sources" $sources "settings" $settings) }}
+{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
 {{/*
 The non-secret settings of the server (a dict of environment variables), rendered into the ConfigMap.
 This is the whole environment contract between the chart and the server, besides the secretKeyRefs in the Deployment.
@@ -204,14 +244,30 @@ This is the whole environment contract between the chart and the server, besides
 {{- end }}
 {{- $_ := set $d "Admin__HealthPort" (.Values.ports.health | int | toString) }}
 {{- end }}
-{{- with .Values.delivery.endpoints.regionalBureau }}
-{{- $_ := set $d "Delivery__Endpoints__RegionalBureau" . }}
+{{- $delivery := .Values.delivery }}
+{{- if $delivery.allowLoopback }}
+{{- $_ := set $d "Delivery__AllowLoopback" "true" }}
 {{- end }}
-{{- with .Values.delivery.endpoints.municipality }}
-{{- $_ := set $d "Delivery__Endpoints__Municipality" . }}
+{{- /* In durable mode an empty kind endpoint is only possible with allowLoopback: say "loopback" explicitly. */}}
+{{- $loopback := and (ne $mode "embedded") $delivery.allowLoopback }}
+{{- if $delivery.endpoints.regionalBureau }}
+{{- $_ := set $d "Delivery__Endpoints__RegionalBureau" $delivery.endpoints.regionalBureau }}
+{{- else if $loopback }}
+{{- $_ := set $d "Delivery__Endpoints__RegionalBureau" "loopback" }}
 {{- end }}
-{{- range $code, $url := .Values.delivery.endpoints.offices }}
+{{- if $delivery.endpoints.municipality }}
+{{- $_ := set $d "Delivery__Endpoints__Municipality" $delivery.endpoints.municipality }}
+{{- else if $loopback }}
+{{- $_ := set $d "Delivery__Endpoints__Municipality" "loopback" }}
+{{- end }}
+{{- range $code, $url := $delivery.endpoints.offices }}
 {{- $_ := set $d (printf "Delivery__Endpoints__Offices__%s" $code) $url }}
+{{- end }}
+{{- range (include "tokutei-routing.deliveryCredentials" . | fromJsonArray) }}
+{{- $prefix := printf "Delivery__Security__%s__" .endpoint }}
+{{- range $setting, $file := .settings }}
+{{- $_ := set $d (printf "%s%s" $prefix $setting) $file }}
+{{- end }}
 {{- end }}
 {{- with .Values.otel.endpoint }}
 {{- $_ := set $d "OTEL_EXPORTER_OTLP_ENDPOINT" . }}
@@ -248,10 +304,13 @@ This is the whole environment contract between the chart and the server, besides
 {{- if regexMatch "^(?i)(Security|Limits)__" $name }}
 {{- fail (printf "config.extra.%s: the chart owns the Security and Limits sections; use the security and limits values (see values.yaml)" $name) }}
 {{- end }}
+{{- if regexMatch "^(?i)Delivery__(AllowLoopback$|Endpoints__)" $name }}
+{{- fail (printf "config.extra.%s: the chart owns the intake endpoints and the loopback switch; use delivery.endpoints and delivery.allowLoopback (see values.yaml)" $name) }}
+{{- end }}
 {{- if hasKey $d $name }}
 {{- fail (printf "config.extra.%s: the chart sets %s itself; use the value that controls it (see values.yaml)" $name $name) }}
 {{- end }}
-{{- if regexMatch "(?i)(password|secret|apikey|Encryption__Keys|SigningKeys)" $name }}
+{{- if regexMatch "(?i)(password|secret|apikey|token$|Encryption__Keys|SigningKeys)" $name }}
 {{- fail (printf "config.extra.%s looks like a secret, and config.extra goes to a ConfigMap: use extraEnv with valueFrom.secretKeyRef" $name) }}
 {{- end }}
 {{- $_ := set $d $name ($value | toString) }}
@@ -326,6 +385,39 @@ This is the whole environment contract between the chart and the server, besides
 {{- if not $seen }}
 {{- fail "security.jwt.enabled needs at least one signing key: security.jwt.existingSecret with security.jwt.existingSecretKeys (kid -> entry), or security.jwt.signingKeys (kid -> PEM public key or base64)" }}
 {{- end }}
+{{- end }}
+{{- $delivery := .Values.delivery }}
+{{- if and (ne $mode "embedded") (not $delivery.allowLoopback) }}
+{{- $missing := list }}
+{{- if not $delivery.endpoints.regionalBureau }}{{ $missing = append $missing "delivery.endpoints.regionalBureau" }}{{ end }}
+{{- if not $delivery.endpoints.municipality }}{{ $missing = append $missing "delivery.endpoints.municipality" }}{{ end }}
+{{- if $missing }}
+{{- fail (printf "durable mode delivers every accepted case to its destination's intake (CaseIntakeService), and the server refuses to start without an intake for each office kind: set %s (intake URLs, https://...) and, with networkPolicy.egress on, their peers in networkPolicy.egress.intake.to; or, for development only, set delivery.allowLoopback=true to deliver to the server's own loopback intake" (join " and " $missing)) }}
+{{- end }}
+{{- end }}
+{{- $addresses := dict "delivery.endpoints.regionalBureau" $delivery.endpoints.regionalBureau "delivery.endpoints.municipality" $delivery.endpoints.municipality }}
+{{- $offices := dict }}
+{{- range $code, $url := $delivery.endpoints.offices }}
+{{- $_ := set $addresses (printf "delivery.endpoints.offices.%s" $code) $url }}
+{{- if hasKey $offices (lower $code) }}
+{{- fail (printf "delivery.endpoints.offices lists office %q twice (configuration keys ignore case): keep one" $code) }}
+{{- end }}
+{{- $_ := set $offices (lower $code) true }}
+{{- end }}
+{{- range $value, $url := $addresses }}
+{{- if and $url (not (regexMatch "^https?://[^\\s]+$" (toString $url))) }}
+{{- fail (printf "%s (%q) must be an http:// or https:// URL of a CaseIntakeService; for the server's own loopback intake leave the kind endpoints empty and set delivery.allowLoopback=true (development only)" $value (toString $url)) }}
+{{- end }}
+{{- end }}
+{{- $credentialNames := dict }}
+{{- range $name, $_ := $delivery.security }}
+{{- if not (or (eq $name "RegionalBureau") (eq $name "Municipality") (hasKey $delivery.endpoints.offices $name)) }}
+{{- fail (printf "delivery.security.%s names no endpoint: use RegionalBureau, Municipality or an office code of delivery.endpoints.offices (an office's own credentials go with its own endpoint)" $name) }}
+{{- end }}
+{{- if hasKey $credentialNames (lower $name) }}
+{{- fail (printf "delivery.security lists %q twice (ignoring case): keep one" $name) }}
+{{- end }}
+{{- $_ := set $credentialNames (lower $name) true }}
 {{- end }}
 {{- if ne $mode "embedded" }}
 {{- $ids := include "tokutei-routing.encryptionKeyIds" . | fromJsonArray }}
