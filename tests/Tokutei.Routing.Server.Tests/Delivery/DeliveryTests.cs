@@ -8,7 +8,7 @@ using Tokutei.Routing.V1;
 namespace Tokutei.Routing.Server.Tests.Delivery;
 
 /// <summary>Delivery to real gRPC intakes on loopback ports, in durable mode on a real redis-server.</summary>
-public sealed class DeliveryTests
+public sealed partial class DeliveryTests
 {
     private const int MaxAttempts = 30;
 

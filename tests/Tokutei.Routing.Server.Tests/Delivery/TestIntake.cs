@@ -37,6 +37,9 @@ public sealed class TestIntake : IAsyncDisposable
     /// <summary>Time taken before answering (and before committing).</summary>
     public TimeSpan Delay { get; set; }
 
+    /// <summary>When set, a call without <c>authorization: Bearer</c> this token is answered UNAUTHENTICATED.</summary>
+    public string? RequiredToken { get; set; }
+
     /// <summary>A status every call is answered with, before committing (null: none).</summary>
     public StatusCode? RejectWith { get; set; }
 
@@ -101,6 +104,11 @@ public sealed class TestIntake : IAsyncDisposable
             if (context.RequestHeaders.GetValue("traceparent") is { } traceParent)
             {
                 intake.TraceParents.Enqueue(traceParent);
+            }
+
+            if (intake.RequiredToken is { } token && context.RequestHeaders.GetValue("authorization") != "Bearer " + token)
+            {
+                throw new RpcException(new Status(StatusCode.Unauthenticated, "token refused by the test intake"));
             }
 
             if (intake.Delay > TimeSpan.Zero)
