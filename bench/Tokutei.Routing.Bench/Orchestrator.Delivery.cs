@@ -158,7 +158,7 @@ internal sealed partial class Orchestrator
             Note($"{server.Name}: {warmLeft:N0} of {warmIds.Count:N0} warm-up cases were still undelivered {settings.DeliveryWarmDrain.TotalSeconds:0} s after the warm-up; delivering them competed with the measured window (they are not counted among its deliveries, but Redis commands and round trips are divided by every case the intake received, these included)");
         }
 
-        await stats.ResetAsync(new ResetRequest()).ResponseAsync.ConfigureAwait(false);
+        await stats.ResetAsync(new ResetRequest(), deadline: Deadline(10)).ResponseAsync.ConfigureAwait(false);
 
         // Case id → its create_time (µs since the epoch) as RouteCase answered it.
         var sent = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
@@ -239,7 +239,7 @@ internal sealed partial class Orchestrator
             string state;
             try
             {
-                var found = await server.Routing.GetCaseAsync(new V1.GetCaseRequest { CaseId = caseId }).ResponseAsync.ConfigureAwait(false);
+                var found = await server.Routing.GetCaseAsync(new V1.GetCaseRequest { CaseId = caseId }, deadline: Deadline(10)).ResponseAsync.ConfigureAwait(false);
                 deliveredInSample += found.RoutedCase.State == V1.CaseState.Delivered ? 1 : 0;
                 state = found.RoutedCase.State.ToString();
             }
@@ -321,6 +321,9 @@ internal sealed partial class Orchestrator
         delta.Where(d => d.Key != "info")
             .ToDictionary(d => d.Key, d => Math.Max(0, d.Value - (_redisIdleRate.GetValueOrDefault(d.Key) * seconds)), StringComparer.Ordinal);
 
+    /// <summary>Every call of the driver's own is bounded, so that a stuck process cannot hold the run.</summary>
+    private static DateTime Deadline(int seconds) => TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(seconds);
+
     private static string Failures(IReadOnlyDictionary<string, long> failures) =>
         failures.Count == 0 ? string.Empty : " FAILURES " + string.Join(", ", failures.Select(f => $"{f.Key}={f.Value}"));
 
@@ -333,11 +336,11 @@ internal sealed partial class Orchestrator
         var deadline = Stopwatch.GetTimestamp() + (long)(bound.TotalSeconds * Stopwatch.Frequency);
         while (true)
         {
-            var counted = await stats.ReadAsync(new ReadRequest { CountOnly = true }).ResponseAsync.ConfigureAwait(false);
+            var counted = await stats.ReadAsync(new ReadRequest { CountOnly = true }, deadline: Deadline(10)).ResponseAsync.ConfigureAwait(false);
             var timedOut = Stopwatch.GetTimestamp() > deadline;
             if (counted.Distinct >= expected.Count || timedOut)
             {
-                var read = await stats.ReadAsync(new ReadRequest()).ResponseAsync.ConfigureAwait(false);
+                var read = await stats.ReadAsync(new ReadRequest(), deadline: Deadline(30)).ResponseAsync.ConfigureAwait(false);
                 var byCaseId = new Dictionary<string, Receipt>(read.Receipts.Count, StringComparer.Ordinal);
                 foreach (var receipt in read.Receipts)
                 {

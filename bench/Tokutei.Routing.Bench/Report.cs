@@ -368,6 +368,17 @@ internal sealed class Report(
             lines.Add(FormattableString.Invariant($"RouteCase on durable Redis is CPU-bound on this machine: each case costs {durableSeries.ServerCpuUsPerCall:0} µs in the server, {durableSeries.RedisCpuUsPerCall ?? 0:0} µs in redis-server and {loader:0} µs in the .NET client, {perCase:0} µs in all, so {cores} cores top out near {ceiling:N0} cases/s (measured {durableSeries.Rps:N0}); the queueing behind that CPU, not the fsync of appendfsync always ({machine.FsyncP50Us / 1000:0.00} ms at the median on this disk, measured at the start of the run, and shared by all the writes of one Redis event-loop cycle), is what stretches the p99 to {durableSeries.P99Ms:0.0} ms. Half the echo's rate ({0.5 * echoSeries.Rps:N0}/s) would need at most {needed:0} µs of CPU per case across all three processes."));
         }
 
+        foreach (var run in DurableDelivery)
+        {
+            var only = acceptOnly.FirstOrDefault(a => a.Shape == run.Label);
+            if (only is null || only.AcceptedPerSecond <= 0 || run.RedisCpuUsPerCase is not { } redisCpu)
+            {
+                continue;
+            }
+
+            lines.Add(FormattableString.Invariant($"Delivery, {run.Label}: with delivery on the durable server accepted {run.AcceptedPerSecond:N0} cases/s against {only.AcceptedPerSecond:N0}/s for the same load with delivery off ({run.AcceptedPerSecond / only.AcceptedPerSecond:0.00}×), and delivered {run.DeliveredToAccepted:0.00} of them within the window. Per accepted case the server spent {run.ServerCpuUsPerCase:0} µs of CPU (delivery off: {only.ServerCpuUsPerCase:0} µs) and redis-server {redisCpu:0} µs ({only.RedisCpuUsPerCase:0} µs), over the window and the drain; Redis ran {Per(run.RedisCommandsPerDeliveredCase)} commands per delivered case for delivery on top of the {only.CommandsPerCase:0.##} of each accept."));
+        }
+
         return lines;
     }
 
@@ -556,6 +567,7 @@ internal sealed class Report(
         Row("backlog drained after the load", Drain, r => r.DrainSeconds is { } d && d <= DrainGoalSeconds, FormattableString.Invariant($"≤ {DrainGoalSeconds:0} s"));
         Row("Redis commands per delivered case", r => Per(r.RedisCommandsPerDeliveredCase), r => r.RedisCommandsPerDeliveredCase is { } c ? c <= DeliveryCommandsGoal : null, FormattableString.Invariant($"≤ {DeliveryCommandsGoal:0}"));
         Row("Redis round trips per delivered case", r => Per(r.RedisRoundTripsPerDeliveredCase), r => r.RedisRoundTripsPerDeliveredCase is { } t ? t <= DeliveryRoundTripsGoal : null, FormattableString.Invariant($"≤ {DeliveryRoundTripsGoal:0}"));
+        Row("others' cores during the run", r => r.OtherCores.ToString("0.00", Invariant) + (r.OtherCores > BenchSettings.MaxOtherCores ? " (**disturbed**: not repeated)" : string.Empty), null, FormattableString.Invariant($"quiet: ≤ {BenchSettings.MaxOtherCores}"));
         foreach (var d in delivery.Where(d => d.Store != "durable"))
         {
             line(string.Empty);
@@ -571,7 +583,7 @@ internal sealed class Report(
 
         Line("## Benchmarks");
         Line();
-        var how = settings.Mode == "full" ? "`make bench` (about ten minutes; `make bench-quick` is a two-minute smoke run)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
+        var how = settings.Mode == "full" ? "`make bench` (about eleven minutes; `make bench-quick` is a smoke run of two to three minutes)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
         Line($"Measured {machine.Date} on {machine.Cpu} ({machine.Cores} cores, {machine.MemoryMb / 1024:0} GB; a VM shared with other work), commit {machine.Commit}{(machine.Dirty ? " plus uncommitted changes under src/" : string.Empty)}, with {how}. Each figure is a ratio against a bare gRPC echo on the same Kestrel and gRPC settings, measured in the same run, interleaved, medians of {settings.Repetitions} repetition(s) (range in brackets); throughput from h2load where it applies, and from the .NET closed-loop client (which also checks every status) for RouteCase, whose every call needs its own request_id. Details, every series and the method: `bench/results/results.md`; plot: `bench/results/latency.png`.");
         Line();
         Line("| at 16 calls in flight | ours | echo | ratio | target |");
