@@ -13,6 +13,9 @@ namespace Tokutei.Routing.Bench;
 /// </summary>
 internal sealed partial class Orchestrator
 {
+    /// <summary>Commands per second that the idle durable server (delivery off) runs in the background, by name.</summary>
+    private Dictionary<string, double> _redisIdleRate = new(StringComparer.Ordinal);
+
     private async Task<IReadOnlyList<RedisCost>> MeasureRedisCostsAsync(Server durable, RedisServer redis)
     {
         Log($"Redis costs: {settings.RedisCostCalls} calls per RPC at concurrency {BenchSettings.Primary}, MONITOR over {settings.MonitorCalls} sequential calls");
@@ -23,6 +26,7 @@ internal sealed partial class Orchestrator
         var idleAfter = await probe.CommandCallsAsync().ConfigureAwait(false);
         var idleSeconds = Stopwatch.GetElapsedTime(idleStarted).TotalSeconds;
         var idleRate = Delta(idleBefore, idleAfter).ToDictionary(d => d.Key, d => d.Value / idleSeconds, StringComparer.Ordinal);
+        _redisIdleRate = idleRate;
         Log("  idle server: " + (idleRate.Count == 0 ? "no Redis commands" : string.Join(", ", idleRate.Select(r => $"{r.Key} {r.Value:0.00}/s"))));
 
         var monitored = await MonitorAsync(durable, redis).ConfigureAwait(false);

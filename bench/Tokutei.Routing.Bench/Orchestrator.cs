@@ -26,7 +26,8 @@ internal sealed record BenchPaths(string Repo, string Output)
 /// <summary>
 /// The whole run, in order: the rules engine alone (BenchmarkDotNet); then the echo baseline and the routing
 /// server (embedded, embedded with quiet ASP.NET Core logs, durable on Redis) side by side, warmed up, and measured
-/// in interleaved windows; Redis costs per call; memory; accept-to-delivered throughput; start-up time; the report.
+/// in interleaved windows; Redis costs per call; accepting alone per delivery shape; memory; delivery to an external
+/// intake (one destination, many); start-up time; the report.
 /// </summary>
 internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths paths, Corpus corpus)
 {
@@ -78,6 +79,7 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
         await WarmUpAsync(echo, embedded, quiet, durable).ConfigureAwait(false);
         await MeasureThroughputAsync(echo, embedded, durable, redis).ConfigureAwait(false);
         var redisCosts = await MeasureRedisCostsAsync(durable, redis).ConfigureAwait(false);
+        var acceptOnly = await MeasureAcceptOnlyAsync(durable, redis).ConfigureAwait(false);
 
         var memory = new List<ProcessMemory>
         {
@@ -94,10 +96,10 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
         }
 
         await redis.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-
-        var endToEnd = await MeasureEndToEndAsync(echo, logs, memory).ConfigureAwait(false);
-        memory.Insert(0, Memory(echo, "echo baseline; also the bench intake of the end-to-end phase"));
+        memory.Insert(0, Memory(echo, "echo baseline"));
         await echo.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+
+        var delivery = await MeasureDeliveryAsync(logs, memory, acceptOnly).ConfigureAwait(false);
 
         var startup = settings.StartupTime ? await MeasureStartupAsync().ConfigureAwait(false) : [];
 
@@ -106,7 +108,7 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
             Child.TrimLog(log);
         }
 
-        var report = new Report(settings, machine, _windows, rules, redisCosts, memory, endToEnd, startup, _notes, servers.Select(s => (s.Name, s.Arguments)).ToList());
+        var report = new Report(settings, machine, _windows, rules, redisCosts, memory, [.. acceptOnly.Values], delivery, startup, _notes, [.. servers.Select(s => (s.Name, s.Arguments)), .. _deliveryServers]);
         report.Sizes(_expectedResponseBytes);
         report.Write(paths.Output);
         Plot(Path.Combine(paths.Output, "results.json"), Path.Combine(paths.Output, "latency.png"));
@@ -137,14 +139,14 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
     }
 
     /// <summary>The durable server accepts only once it has read Redis's persistence settings.</summary>
-    private async Task WaitAcceptingAsync(Server durable)
+    private async Task WaitAcceptingAsync(Server durable, V1.Application? application = null)
     {
         var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
         while (true)
         {
             try
             {
-                await durable.Routing.RouteCaseAsync(new V1.RouteCaseRequest { RequestId = Guid.NewGuid().ToString(), Application = corpus.Typical }).ResponseAsync.ConfigureAwait(false);
+                await durable.Routing.RouteCaseAsync(new V1.RouteCaseRequest { RequestId = Guid.NewGuid().ToString(), Application = application ?? corpus.Typical }).ResponseAsync.ConfigureAwait(false);
                 return;
             }
             catch (RpcException unavailable) when (unavailable.StatusCode == StatusCode.Unavailable && Stopwatch.GetTimestamp() < deadline)
@@ -160,19 +162,25 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
         return long.Parse(await probe.CommandAsync("DBSIZE").ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The .NET client's calls: the mix of accepted examples, each RouteCase with a request id of its own.</summary>
-    private Func<GrpcChannel, long, Task> RouteCall(Func<V1.RoutedCase, long, Task>? onAccepted = null) => async (channel, n) =>
+    /// <summary>
+    /// The .NET client's calls, each RouteCase with a request id of its own: the mix of accepted examples, or the
+    /// applications <paramref name="pick"/> chooses by call number.
+    /// </summary>
+    private Func<GrpcChannel, long, Task> RouteCall(Func<V1.RoutedCase, long, Task>? onAccepted = null, Func<long, V1.Application>? pick = null) => async (channel, n) =>
     {
         var client = new V1.RoutingService.RoutingServiceClient(channel);
         var sent = UnixMicros();
         var reply = await client.RouteCaseAsync(
-            new V1.RouteCaseRequest { RequestId = Guid.NewGuid().ToString(), Application = corpus.Accepted[(int)(n % corpus.Accepted.Count)].Application },
+            new V1.RouteCaseRequest { RequestId = Guid.NewGuid().ToString(), Application = pick is null ? Mix(n) : pick(n) },
             deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(30)).ResponseAsync.ConfigureAwait(false);
         if (onAccepted is not null)
         {
             await onAccepted(reply.RoutedCase, sent).ConfigureAwait(false);
         }
     };
+
+    /// <summary>The accepted examples in turn, by call number.</summary>
+    private V1.Application Mix(long n) => corpus.Accepted[(int)(n % corpus.Accepted.Count)].Application;
 
     private Func<GrpcChannel, long, Task> ExplainCall() => (channel, n) =>
         new V1.RoutingService.RoutingServiceClient(channel).ExplainRouteAsync(

@@ -36,7 +36,8 @@ internal sealed class Report(
     IReadOnlyList<RulesResult> rules,
     IReadOnlyList<RedisCost> redis,
     IReadOnlyList<ProcessMemory> memory,
-    IReadOnlyList<EndToEndResult> endToEnd,
+    IReadOnlyList<AcceptOnlyResult> acceptOnly,
+    IReadOnlyList<DeliveryResult> delivery,
     IReadOnlyList<StartupResult> startup,
     IReadOnlyList<string> notes,
     IReadOnlyList<(string Name, IReadOnlyList<string> Arguments)> servers)
@@ -85,7 +86,8 @@ internal sealed class Report(
             redis_costs = redis,
             rules_engine = rules,
             memory,
-            end_to_end = endToEnd,
+            accept_only = acceptOnly,
+            delivery,
             startup,
             analysis,
             notes,
@@ -106,6 +108,9 @@ internal sealed class Report(
         $"CPU per call from /proc/PID/stat (utime+stime) of the server; a window is discarded and repeated (up to {settings.Attempts} attempts, each after waiting up to {settings.QuietWait.TotalSeconds:0} s for a quiet moment, within {settings.RetryBudget.TotalSeconds:0} s of repeats per run; the least disturbed is kept and marked noisy) when processes other than the servers, Redis and the loader used more than {BenchSettings.MaxOtherCores} cores (/proc/stat).",
         "The echo baseline: same Kestrel (HTTP/2 only, h2c) and gRPC settings (1 MiB receive limit, no detailed errors, one pass-through interceptor), ASP.NET Core logs at Warning as the gRPC template sets them.",
         "Durable Redis: Debian redis-server with appendonly yes, appendfsync always, maxmemory-policy noeviction, in a temporary folder.",
+        $"Delivery: per shape a fresh durable redis-server and a durable server with delivery on, both endpoints (--Delivery:Endpoints:RegionalBureau and :Municipality) pointed at the bench intake, a separate process on 127.0.0.1 that dedupes on delivery_key and keeps each key's first arrival with the case id, create_time and destination it carried. A warm-up of at most {settings.DeliveryWarmCalls:N0} calls is drained (at most {settings.DeliveryWarmDrain.TotalSeconds:0} s) and the intake reset; then RouteCase at c{BenchSettings.Primary} (.NET client, fresh request_id per call) for {settings.DeliveryWindow.TotalSeconds:0} s, and at most {settings.DeliveryDrain.TotalSeconds:0} s for the backlog to drain.",
+        "Delivered ÷ accepted: of the cases accepted in the load window, those the intake first received within that same window, over all of them (one wall-clock window for both rates). Submit → intake: the intake's first arrival less the case's create_time (the server's clock; same machine); a case still undelivered when the drain ends counts with the time it had waited by then, so those percentiles are lower bounds (≥). Drain: the last arrival less the end of the load, when every accepted case arrived within the bound.",
+        $"Redis per delivered case: INFO commandstats over the window and the drain, less the idle server's background by rate and less the accepted cases at the commands per accepted case of the accept-only phase (the same load on the durable server with --Delivery:Enabled false, measured in this run), divided by the cases the intake received. Round trips: the delta of the server's {Orchestrator.RedisCallsCounter} on /metrics over the same interval and cases; n/a when the server does not expose it.",
     ];
 
     private List<SeriesSummary> Summaries() =>
@@ -162,7 +167,24 @@ internal sealed class Report(
     }
 
     /// <summary>"≥ " when some cases were still undelivered at the end of the drain: their times are lower bounds.</summary>
-    private static string Bound(EndToEndResult e) => e.Delivered < e.Accepted ? "≥ " : string.Empty;
+    private static string Bound(DeliveryResult d) => d.LatencyIsLowerBound ? "≥ " : string.Empty;
+
+    /// <summary>The runs the delivery targets judge: the durable server, every shape.</summary>
+    private IReadOnlyList<DeliveryResult> DurableDelivery => [.. delivery.Where(d => d.Store == "durable")];
+
+    public const double DeliveryRatioGoal = 0.95;
+    public const double DeliveryP99GoalMs = 1000;
+    public const double DrainGoalSeconds = 2;
+    public const double DeliveryCommandsGoal = 6;
+    public const double DeliveryRoundTripsGoal = 2;
+
+    private static string Drain(DeliveryResult d) => d.DrainSeconds is { } s
+        ? s.ToString("0.00", Invariant) + " s"
+        : $"> {d.DrainBoundSeconds.ToString("0", Invariant)} s ({d.Undelivered:N0} of {d.Accepted:N0} left)";
+
+    private static string Ms(double ms) => ms.ToString(ms >= 100 ? "N0" : "0.0", Invariant) + " ms";
+
+    private static string Per(double? value) => value is { } v ? v.ToString("0.##", Invariant) : "n/a";
 
     private static string X(double ratio) => ratio.ToString("0.00", Invariant) + "×";
 
@@ -230,6 +252,8 @@ internal sealed class Report(
                 calls < 0.001 ? "met" : "missed"));
         }
 
+        DeliveryTargets(targets);
+
         var typical = rules.FirstOrDefault(r => r.Benchmark == "DecideTypical");
         if (typical is not null)
         {
@@ -238,6 +262,59 @@ internal sealed class Report(
         }
 
         return targets;
+    }
+
+    /// <summary>
+    /// Delivery keeps up with acceptance (DESIGN "Delivery"): in every shape of the durable runs, against the accept
+    /// rate of the same run. One row per figure, each shape's value in it; met when every shape meets it.
+    /// </summary>
+    private void DeliveryTargets(List<TargetResult> targets)
+    {
+        var runs = DurableDelivery;
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        void Add(string target, string goal, Func<DeliveryResult, string> measured, Func<DeliveryResult, bool?> met)
+        {
+            var verdicts = runs.Select(r => (Run: r, Met: met(r))).ToList();
+            bool? all = verdicts.Any(v => v.Met is null) ? null : verdicts.All(v => v.Met == true);
+            var missed = verdicts.Where(v => v.Met == false).Select(v => v.Run.Label).ToList();
+            var note = all switch
+            {
+                true => "met",
+                false => "missed: " + string.Join(", ", missed),
+                null => missed.Count > 0 ? "missed: " + string.Join(", ", missed) + "; not measured in the others" : "not measured",
+            };
+            targets.Add(new TargetResult(target, goal, string.Join("; ", runs.Select(r => $"{r.Label}: {measured(r)}")), missed.Count > 0 ? false : all, note));
+        }
+
+        Add(
+            "Delivery: delivered ÷ accepted during the load (durable, external intake, c16)",
+            FormattableString.Invariant($"≥ {DeliveryRatioGoal:0.00} in each shape"),
+            r => FormattableString.Invariant($"{r.DeliveredToAccepted:0.00} ({r.DeliveredPerSecondDuringLoad:N0} delivered/s of {r.AcceptedPerSecond:N0} accepted/s)"),
+            r => r.DeliveredToAccepted >= DeliveryRatioGoal);
+        Add(
+            "Delivery: submit → intake p99",
+            "≤ 1 s in each shape",
+            r => $"{Bound(r)}{Ms(r.SubmitToIntakeMs.P99)} (p50 {Bound(r)}{Ms(r.SubmitToIntakeMs.P50)})",
+            r => r.SubmitToIntakeMs.P99 <= DeliveryP99GoalMs);
+        Add(
+            "Delivery: backlog drained after the load",
+            FormattableString.Invariant($"≤ {DrainGoalSeconds:0} s in each shape"),
+            Drain,
+            r => r.DrainSeconds is { } d && d <= DrainGoalSeconds);
+        Add(
+            "Delivery: Redis commands per delivered case",
+            FormattableString.Invariant($"≤ {DeliveryCommandsGoal:0} in each shape (amortised)"),
+            r => r.RedisCommandsPerDeliveredCase is { } c ? FormattableString.Invariant($"{c:0.##} ({string.Join(", ", (r.RedisCommandsPerDeliveredCaseByName ?? new Dictionary<string, double>()).Take(8).Select(n => $"{n.Key} {n.Value}"))})") : "n/a",
+            r => r.RedisCommandsPerDeliveredCase is { } c ? c <= DeliveryCommandsGoal : null);
+        Add(
+            "Delivery: Redis round trips per delivered case",
+            FormattableString.Invariant($"≤ {DeliveryRoundTripsGoal:0} in each shape (amortised)"),
+            r => r.RedisRoundTripsPerDeliveredCase is { } t ? t.ToString("0.##", Invariant) : $"n/a (no {Orchestrator.RedisCallsCounter} on /metrics)",
+            r => r.RedisRoundTripsPerDeliveredCase is { } t ? t <= DeliveryRoundTripsGoal : null);
     }
 
     /// <summary>Where the time goes, from CPU per call at the primary concurrency (the steadiest figure on a shared box).</summary>
@@ -289,6 +366,17 @@ internal sealed class Report(
             var ceiling = cores * 1e6 / perCase;
             var needed = cores * 1e6 / (0.5 * echoSeries.Rps);
             lines.Add(FormattableString.Invariant($"RouteCase on durable Redis is CPU-bound on this machine: each case costs {durableSeries.ServerCpuUsPerCall:0} µs in the server, {durableSeries.RedisCpuUsPerCall ?? 0:0} µs in redis-server and {loader:0} µs in the .NET client, {perCase:0} µs in all, so {cores} cores top out near {ceiling:N0} cases/s (measured {durableSeries.Rps:N0}); the queueing behind that CPU, not the fsync of appendfsync always ({machine.FsyncP50Us / 1000:0.00} ms at the median on this disk, measured at the start of the run, and shared by all the writes of one Redis event-loop cycle), is what stretches the p99 to {durableSeries.P99Ms:0.0} ms. Half the echo's rate ({0.5 * echoSeries.Rps:N0}/s) would need at most {needed:0} µs of CPU per case across all three processes."));
+        }
+
+        foreach (var run in DurableDelivery)
+        {
+            var only = acceptOnly.FirstOrDefault(a => a.Shape == run.Label);
+            if (only is null || only.AcceptedPerSecond <= 0 || run.RedisCpuUsPerCase is not { } redisCpu)
+            {
+                continue;
+            }
+
+            lines.Add(FormattableString.Invariant($"Delivery, {run.Label}: with delivery on the durable server accepted {run.AcceptedPerSecond:N0} cases/s against {only.AcceptedPerSecond:N0}/s for the same load with delivery off ({run.AcceptedPerSecond / only.AcceptedPerSecond:0.00}×), and delivered {run.DeliveredToAccepted:0.00} of them within the window. Per accepted case the server spent {run.ServerCpuUsPerCase:0} µs of CPU (delivery off: {only.ServerCpuUsPerCase:0} µs) and redis-server {redisCpu:0} µs ({only.RedisCpuUsPerCase:0} µs), over the window and the drain; Redis ran {Per(run.RedisCommandsPerDeliveredCase)} commands per delivered case for delivery on top of the {only.CommandsPerCase:0.##} of each accept."));
         }
 
         return lines;
@@ -375,15 +463,28 @@ internal sealed class Report(
         }
 
         Line();
-        Line("## End to end: accept to DELIVERED (delivery on, bench intake over gRPC)");
+        Line("## Delivery: accepted against delivered (external intake)");
         Line();
-        Line($"RouteCase at c{BenchSettings.Primary} for {settings.EndToEndWindow.TotalSeconds:0} s, then at most {settings.EndToEndDrain.TotalSeconds:0} s for the backlog to drain. Submit → delivered is from the RouteCase call's start to the intake's first receipt of that case; a case still undelivered when the drain ends counts with the time it had waited by then, so those figures are lower bounds (≥). Cases/s accept→delivered = delivered cases over the time from the first call to the last receipt.");
+        Line($"Per shape, a durable server (its own redis-server with the durable settings) with delivery on and both endpoints pointed at the bench intake, a separate process on 127.0.0.1; RouteCase at c{BenchSettings.Primary} for {settings.DeliveryWindow.TotalSeconds:0} s, then at most {settings.DeliveryDrain.TotalSeconds:0} s for the backlog to drain. Delivered ÷ accepted counts the window's accepted cases first received by the intake within the same window; submit → intake is the intake's first arrival less the case's create_time; ≥ marks lower bounds (some cases were still undelivered when the drain ended). Accept only: the same load on the durable server with delivery off (the throughput phase's server, this run). The embedded row (in-memory store, no Redis) is a diagnostic without a target.");
         Line();
-        Line("| server | c | accepted/s | delivered/s during load | cases/s accept→delivered | drain after load s | submit→delivered p50 ms | p99 ms | max ms | delivered | intake calls | GetCase DELIVERED (sample) | server µs/case | Redis µs/case | Redis commands/case | others' cores | failures |");
+        Line("| shape | server | accepted/s (accept only) | delivered/s in the window | delivered ÷ accepted | submit→intake p50 | p90 | p99 | max | drained after the load | delivered | intake calls (keys) | destinations at the intake | GetCase DELIVERED (sample) | warm-up cases left | others' cores | failures |");
         Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var e in endToEnd)
+        foreach (var d in delivery)
         {
-            Line($"| {e.Server} | {e.Concurrency} | {F(e.AcceptedPerSecond, "N0")} | {F(e.DeliveredPerSecondDuringLoad, "N0")} | {F(e.EndToEndCasesPerSecond, "N0")} | {F(e.DrainSeconds, "0.0")} | {Bound(e)}{F(e.SubmitToDeliveredMs.P50, "0.0")} | {Bound(e)}{F(e.SubmitToDeliveredMs.P99, "0.0")} | {Bound(e)}{F(e.SubmitToDeliveredMs.Max, "0.0")} | {e.Delivered}/{e.Accepted} | {e.IntakeCalls} | {e.SampledDelivered}/{e.Sampled} | {F(e.ServerCpuUsPerCase, "0")} | {(e.RedisCpuUsPerCase is { } r ? F(r, "0") : "–")} | {(e.RedisCommandsPerCase is { } rc ? F(rc, "0.#") + " (" + string.Join(", ", e.RedisCommandsPerCaseByName!.Select(c => $"{c.Key} {c.Value}")) + ")" : "–")} | {F(e.OtherCores, "0.00")} | {e.Failures.Values.Sum()} |");
+            var latency = d.SubmitToIntakeMs;
+            Line($"| {d.Label} | {d.Server} | {F(d.AcceptedPerSecond, "N0")} ({(d.AcceptOnlyPerSecond is { } a ? F(a, "N0") : "–")}) | {F(d.DeliveredPerSecondDuringLoad, "N0")} | {F(d.DeliveredToAccepted, "0.00")} | {Bound(d)}{Ms(latency.P50)} | {Bound(d)}{Ms(latency.P90)} | {Bound(d)}{Ms(latency.P99)} | {Bound(d)}{Ms(latency.Max)} | {Drain(d)} | {d.Delivered:N0}/{d.Accepted:N0} | {d.IntakeCalls:N0} ({d.IntakeDistinct:N0}) | {d.DestinationsSeen}/{d.DestinationsExpected}{(d.UnexpectedDestinations.Count > 0 ? " (unexpected: " + string.Join(", ", d.UnexpectedDestinations) + ")" : string.Empty)} | {d.SampledDelivered}/{d.Sampled} | {d.WarmBacklogLeft:N0} | {F(d.OtherCores, "0.00")} | {d.Failures.Values.Sum()} |");
+        }
+
+        Line();
+        Line($"What delivery costs. Redis commands per delivered case: commandstats over the window and the drain, less the idle background by rate and less the accepted cases at the accept-only phase's commands per case, over the cases the intake received; round trips: the delta of `{Orchestrator.RedisCallsCounter}` on the server's /metrics over the same cases (n/a: not exposed). CPU per accepted case covers accepting and delivering it.");
+        Line();
+        Line("| shape | server | Redis commands per accepted case (accept only) | per delivered case | by command, per delivered case | scripts per delivered case | round trips per delivered case | server CPU µs per accepted case (accept only) | Redis CPU µs per accepted case (accept only) | intake CPU µs per case |");
+        Line("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var d in delivery)
+        {
+            var only = d.Store == "durable" ? acceptOnly.FirstOrDefault(a => a.Shape == d.Label) : null;
+            var byName = d.RedisCommandsPerDeliveredCaseByName is null ? "–" : string.Join(", ", d.RedisCommandsPerDeliveredCaseByName.Select(c => $"{c.Key} {c.Value.ToString("0.##", Invariant)}"));
+            Line($"| {d.Label} | {d.Server} | {(d.RedisCommandsPerAcceptedCase is { } ca ? F(ca, "0.###") : "–")} | {(d.Store == "durable" ? Per(d.RedisCommandsPerDeliveredCase) : "–")} | {byName} | {(d.RedisScriptsPerDeliveredCase is { } sc ? F(sc, "0.##") : "–")} | {(d.Store == "durable" ? Per(d.RedisRoundTripsPerDeliveredCase) : "–")} | {F(d.ServerCpuUsPerCase, "0")} ({(only is null ? "–" : F(only.ServerCpuUsPerCase, "0"))}) | {(d.RedisCpuUsPerCase is { } r ? F(r, "0") : "–")} ({(only is null ? "–" : F(only.RedisCpuUsPerCase, "0"))}) | {F(d.IntakeCpuUsPerCase, "0")} |");
         }
 
         Line();
@@ -439,6 +540,41 @@ internal sealed class Report(
         return md.ToString();
     }
 
+    /// <summary>
+    /// The delivery table of the README section: each shape's figures side by side, ratios against the accept rate
+    /// of the same run, the targets and whether each was met.
+    /// </summary>
+    private void DeliverySection(Action<string> line)
+    {
+        var runs = DurableDelivery;
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        line(string.Empty);
+        line($"Delivery: the durable server (appendonly yes, appendfsync always) with delivery on, every case delivered over gRPC to an external intake process on loopback; RouteCase at {BenchSettings.Primary} in flight for {settings.DeliveryWindow.TotalSeconds:0} s, then the backlog drains. Ratios are against the accept rate of the same run; accept only is the same load with delivery off.");
+        line(string.Empty);
+        line($"| delivery, durable, c{BenchSettings.Primary} | {string.Join(" | ", runs.Select(r => r.Label))} | target |");
+        line($"|---|{string.Concat(runs.Select(_ => "---|"))}---|");
+        void Row(string label, Func<DeliveryResult, string> value, Func<DeliveryResult, bool?>? met, string target) =>
+            line($"| {label} | {string.Join(" | ", runs.Select(r => value(r) + (met?.Invoke(r) == false ? " (**missed**)" : string.Empty)))} | {target} |");
+        Row("accepted/s (accept only)", r => FormattableString.Invariant($"{r.AcceptedPerSecond:N0} ({(r.AcceptOnlyPerSecond is { } a ? a.ToString("N0", Invariant) : "–")})"), null, "–");
+        Row("delivered/s during the load", r => r.DeliveredPerSecondDuringLoad.ToString("N0", Invariant), null, "–");
+        Row("delivered ÷ accepted", r => X(r.DeliveredToAccepted), r => r.DeliveredToAccepted >= DeliveryRatioGoal, FormattableString.Invariant($"≥ {DeliveryRatioGoal:0.00}×"));
+        Row("submit → intake p50", r => Bound(r) + Ms(r.SubmitToIntakeMs.P50), null, "–");
+        Row("submit → intake p99", r => Bound(r) + Ms(r.SubmitToIntakeMs.P99), r => r.SubmitToIntakeMs.P99 <= DeliveryP99GoalMs, "≤ 1 s");
+        Row("backlog drained after the load", Drain, r => r.DrainSeconds is { } d && d <= DrainGoalSeconds, FormattableString.Invariant($"≤ {DrainGoalSeconds:0} s"));
+        Row("Redis commands per delivered case", r => Per(r.RedisCommandsPerDeliveredCase), r => r.RedisCommandsPerDeliveredCase is { } c ? c <= DeliveryCommandsGoal : null, FormattableString.Invariant($"≤ {DeliveryCommandsGoal:0}"));
+        Row("Redis round trips per delivered case", r => Per(r.RedisRoundTripsPerDeliveredCase), r => r.RedisRoundTripsPerDeliveredCase is { } t ? t <= DeliveryRoundTripsGoal : null, FormattableString.Invariant($"≤ {DeliveryRoundTripsGoal:0}"));
+        Row("others' cores during the run", r => r.OtherCores.ToString("0.00", Invariant) + (r.OtherCores > BenchSettings.MaxOtherCores ? " (**disturbed**: not repeated)" : string.Empty), null, FormattableString.Invariant($"quiet: ≤ {BenchSettings.MaxOtherCores}"));
+        foreach (var d in delivery.Where(d => d.Store != "durable"))
+        {
+            line(string.Empty);
+            line(FormattableString.Invariant($"Diagnostic, no target: {d.Server} (in-memory store), {d.Label}: {d.AcceptedPerSecond:N0} accepted/s, {d.DeliveredPerSecondDuringLoad:N0} delivered/s during the load ({X(d.DeliveredToAccepted)}), submit → intake p99 {Bound(d)}{Ms(d.SubmitToIntakeMs.P99)}, drained {Drain(d)}."));
+        }
+    }
+
     private string ReadmeSection(List<Comparison> comparisons, List<TargetResult> targets)
     {
         var md = new StringBuilder();
@@ -447,7 +583,7 @@ internal sealed class Report(
 
         Line("## Benchmarks");
         Line();
-        var how = settings.Mode == "full" ? "`make bench` (about ten minutes; `make bench-quick` is a two-minute smoke run)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
+        var how = settings.Mode == "full" ? "`make bench` (about eleven minutes; `make bench-quick` is a smoke run of two to three minutes)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
         Line($"Measured {machine.Date} on {machine.Cpu} ({machine.Cores} cores, {machine.MemoryMb / 1024:0} GB; a VM shared with other work), commit {machine.Commit}{(machine.Dirty ? " plus uncommitted changes under src/" : string.Empty)}, with {how}. Each figure is a ratio against a bare gRPC echo on the same Kestrel and gRPC settings, measured in the same run, interleaved, medians of {settings.Repetitions} repetition(s) (range in brackets); throughput from h2load where it applies, and from the .NET closed-loop client (which also checks every status) for RouteCase, whose every call needs its own request_id. Details, every series and the method: `bench/results/results.md`; plot: `bench/results/latency.png`.");
         Line();
         Line("| at 16 calls in flight | ours | echo | ratio | target |");
@@ -475,7 +611,7 @@ internal sealed class Report(
         Line();
         Line("| cost | measured | target |");
         Line("|---|---|---|");
-        foreach (var t in targets.Where(t => !t.Target.Contains("throughput", StringComparison.Ordinal) && !t.Target.Contains("p99", StringComparison.Ordinal)))
+        foreach (var t in targets.Where(t => !t.Target.Contains("throughput", StringComparison.Ordinal) && !t.Target.Contains("p99", StringComparison.Ordinal) && !t.Target.StartsWith("Delivery", StringComparison.Ordinal)))
         {
             Line($"| {t.Target} | {t.Measured} | {t.Goal}{(t.Met == false ? " (**missed**)" : string.Empty)} |");
         }
@@ -490,17 +626,13 @@ internal sealed class Report(
             Line(FormattableString.Invariant($"| server + Redis CPU per accepted case, durable (c16) | {durable.OursCpuUsPerCall:0} µs + {durable.RedisCpuUsPerCall ?? 0:0} µs | – |"));
         }
 
-        foreach (var e in endToEnd)
-        {
-            Line(FormattableString.Invariant($"| accept → DELIVERED, {e.Server} (c16) | {e.AcceptedPerSecond:N0} accepted/s, {e.DeliveredPerSecondDuringLoad:N0} delivered/s during the load; submit→delivered p50 {Bound(e)}{e.SubmitToDeliveredMs.P50:0} ms, p99 {Bound(e)}{e.SubmitToDeliveredMs.P99:0} ms; {e.Accepted - e.Delivered:N0} of {e.Accepted:N0} not delivered {settings.EndToEndDrain.TotalSeconds:0} s after the load | – |"));
-        }
-
         var peak = memory.Where(m => m.Process.StartsWith("embedded", StringComparison.Ordinal) || m.Process.StartsWith("durable", StringComparison.Ordinal)).ToList();
         if (peak.Count > 0)
         {
             Line($"| peak RSS of the server under load | {string.Join("; ", peak.Select(m => $"{m.Process} {m.PeakRssMb:N0} MB"))} | – |");
         }
 
+        DeliverySection(Line);
         Line();
         var missed = targets.Where(t => t.Met == false).ToList();
         Line(missed.Count == 0

@@ -66,25 +66,64 @@ internal sealed record RedisCost(
     double? MemoryBytesPerCall,
     IReadOnlyDictionary<string, long> Failures);
 
-/// <summary>Accept to DELIVERED at a bench intake.</summary>
-internal sealed record EndToEndResult(
+/// <summary>
+/// The accept-only phase of a delivery shape: the same RouteCase load on the durable server with delivery off, for
+/// what accepting alone costs in Redis (commands per accepted case, the idle background subtracted by rate).
+/// </summary>
+internal sealed record AcceptOnlyResult(
+    string Shape,
     string Server,
     int Concurrency,
-    double LoadSeconds,
+    double Seconds,
     long Accepted,
     double AcceptedPerSecond,
-    long Delivered,
+    Latency LatencyMs,
+    double ServerCpuUsPerCase,
+    double RedisCpuUsPerCase,
+    double CommandsPerCase,
+    IReadOnlyDictionary<string, double> CommandsPerCaseByName,
+    IReadOnlyDictionary<string, long> Failures);
+
+/// <summary>
+/// One shape of the delivery scenario: RouteCase at the primary concurrency for a fixed window, each accepted case
+/// delivered by the server to an external intake process; rates in the window, submit → intake times, the drain after.
+/// </summary>
+internal sealed record DeliveryResult(
+    string Shape,
+    string Label,
+    string Detail,
+    string Server,
+    string Store,
+    int Concurrency,
+    double WindowSeconds,
+    long Accepted,
+    double AcceptedPerSecond,
+    double? AcceptOnlyPerSecond,
+    long DeliveredDuringLoad,
     double DeliveredPerSecondDuringLoad,
-    double EndToEndCasesPerSecond,
-    double DrainSeconds,
-    Latency SubmitToDeliveredMs,
+    double DeliveredToAccepted,
+    long Delivered,
+    long Undelivered,
+    double? DrainSeconds,
+    double DrainBoundSeconds,
+    Latency SubmitToIntakeMs,
+    bool LatencyIsLowerBound,
     long IntakeCalls,
+    long IntakeDistinct,
+    int DestinationsExpected,
+    int DestinationsSeen,
+    IReadOnlyList<string> UnexpectedDestinations,
+    long WarmBacklogLeft,
     int SampledDelivered,
     int Sampled,
     double ServerCpuUsPerCase,
     double? RedisCpuUsPerCase,
-    double? RedisCommandsPerCase,
-    IReadOnlyDictionary<string, double>? RedisCommandsPerCaseByName,
+    double IntakeCpuUsPerCase,
+    double? RedisCommandsPerAcceptedCase,
+    double? RedisCommandsPerDeliveredCase,
+    IReadOnlyDictionary<string, double>? RedisCommandsPerDeliveredCaseByName,
+    double? RedisScriptsPerDeliveredCase,
+    double? RedisRoundTripsPerDeliveredCase,
     double OtherCores,
     IReadOnlyDictionary<string, long> Failures);
 
