@@ -55,7 +55,7 @@ internal sealed class RedisCaseStore : ICaseStore
             redis.call('XDEL', @outboxKey, @entryId)
           end
         end
-        local current = redis.call('HMGET', @caseKey, 'state', 'ver')
+        local current = redis.call('HMGET', @caseKey, 'state', 'ver', 'audit_seq')
         if not current[1] then
           ack()
           return {2}
@@ -69,7 +69,8 @@ internal sealed class RedisCaseStore : ICaseStore
         end
         local fields = {}
         if tonumber(@auditLength) >= 0 then
-          local length = redis.call('LLEN', @auditKey)
+          -- The chain's length is kept beside the state; a case written by an earlier version has only the list.
+          local length = tonumber(current[3]) or redis.call('LLEN', @auditKey)
           if length ~= tonumber(@auditLength) then
             return {3, length, redis.call('LINDEX', @auditKey, -1) or ''}
           end
@@ -94,10 +95,7 @@ internal sealed class RedisCaseStore : ICaseStore
             events[#events + 1] = e
           end
           if redis.call('RPUSH', @eventsKey, unpack(events)) == #events then
-            local at = redis.call('PEXPIRETIME', @caseKey)
-            if at > 0 then
-              redis.call('PEXPIREAT', @eventsKey, at)
-            end
+            redis.call('PEXPIREAT', @eventsKey, @expireAtMs)
           end
         end
         if @move == '2' then
@@ -341,6 +339,9 @@ internal sealed class RedisCaseStore : ICaseStore
                 dueMs = transition.Due?.ToUnixTimeMilliseconds() ?? 0,
                 traceParent = entry?.TraceParent ?? System.Diagnostics.Activity.Current?.Id ?? string.Empty,
                 deadReason = transition.DeadLetterReason ?? string.Empty,
+
+                // The events list, created by the first transition, expires with the case: its retention from acceptance.
+                expireAtMs = (AcceptedAt(caseId) + _options.CaseRetention).ToUnixTimeMilliseconds(),
                 index = transition.Settles ? 1 : next.State == CaseState.Accepted && transition.Move == EntryMove.Enqueue ? 2 : 0,
             };
 
