@@ -21,13 +21,18 @@ internal static class CaseMapper
         };
     }
 
-    /// <summary>The current state of a case over the reply first given: state, last change, receipt and history.</summary>
-    public static void Apply(V1.RoutedCase routedCase, CaseState state, DateTimeOffset updated, string? receiptId, IEnumerable<CaseEvent> events)
+    /// <summary>A stored case as the contract shows it: the reply first given, with its state, last change, receipt and history since.</summary>
+    public static V1.RoutedCase RoutedCase(StoredCase stored)
     {
-        ArgumentNullException.ThrowIfNull(routedCase);
-        routedCase.State = State(state);
-        routedCase.UpdateTime = Timestamp.FromDateTimeOffset(updated);
-        routedCase.DeliveryReceiptId = receiptId ?? string.Empty;
-        routedCase.History.AddRange(events.Select(Event));
+        ArgumentNullException.ThrowIfNull(stored);
+        var routedCase = V1.RoutedCase.Parser.ParseFrom(stored.Reply);
+        routedCase.State = State(stored.State);
+        routedCase.UpdateTime = Timestamp.FromDateTimeOffset(stored.Updated);
+        routedCase.DeliveryReceiptId = stored.ReceiptId ?? string.Empty;
+        routedCase.History.AddRange(stored.Events.Select(Event));
+        return routedCase;
     }
+
+    /// <summary>A state filter of the contract as the store's: null for any.</summary>
+    public static CaseState? Filter(V1.CaseState state) => state == V1.CaseState.Unspecified ? null : (CaseState)(int)state;
 }

@@ -53,9 +53,9 @@ internal sealed class RoutingApi(
 
         var filter = $"{request.DestinationCode}|{(int)request.State}";
         var cursor = PageTokens.CasesCursor(request.PageToken, filter);
-        var page = await store.ListAsync(new CaseQuery(request.DestinationCode, request.State, pageSize, cursor), context.CancellationToken).ConfigureAwait(false);
+        var page = await store.ListAsync(new CaseQuery(request.DestinationCode, CaseMapper.Filter(request.State), pageSize, cursor), context.CancellationToken).ConfigureAwait(false);
         var reply = new V1.ListCasesResponse { NextPageToken = PageTokens.ForCases(filter, page.Next) };
-        reply.RoutedCases.AddRange(page.Cases);
+        reply.RoutedCases.AddRange(page.Cases.Select(CaseMapper.RoutedCase));
         return reply;
     }
 
@@ -84,13 +84,13 @@ internal sealed class RoutingApi(
 
         // Idempotent: a case that was dead-lettered and is already back in delivery (or delivered since) is
         // answered as it stands; one that never was dead-lettered cannot be redriven.
-        var routedCase = await store.GetAsync(caseId, context.CancellationToken).ConfigureAwait(false) ?? throw RpcErrors.Of(Reasons.CaseNotFound);
-        if (routedCase.History.All(e => e.State != V1.CaseState.DeadLettered))
+        var stored = await store.GetAsync(caseId, context.CancellationToken).ConfigureAwait(false) ?? throw RpcErrors.Of(Reasons.CaseNotFound);
+        if (stored.Events.All(e => e.State != CaseState.DeadLettered))
         {
             throw RpcErrors.Of(Reasons.CaseNotDeadLettered, subject: "case_id");
         }
 
-        return new V1.RedriveCaseResponse { RoutedCase = routedCase };
+        return new V1.RedriveCaseResponse { RoutedCase = CaseMapper.RoutedCase(stored) };
     }
 
     public override Task<V1.ListProceduresResponse> ListProcedures(V1.ListProceduresRequest request, ServerCallContext context)
@@ -173,7 +173,8 @@ internal sealed class RoutingApi(
     /// </summary>
     private async Task<V1.RoutedCase> ReadableCaseAsync(string caseId, AgencyIdentity caller, CancellationToken cancellationToken)
     {
-        var routedCase = await store.GetAsync(caseId, cancellationToken).ConfigureAwait(false);
+        var stored = await store.GetAsync(caseId, cancellationToken).ConfigureAwait(false);
+        var routedCase = stored is null ? null : CaseMapper.RoutedCase(stored);
         if (routedCase is not null && CaseAccess.MayRead(caller, routedCase))
         {
             return routedCase;

@@ -42,6 +42,9 @@ internal enum CaseOutcome
 
     /// <summary>Dead-lettered: its stored record or application cannot be read or decrypted.</summary>
     Unreadable,
+
+    /// <summary>A delivery cycle started: written by earlier versions only, read back as it was.</summary>
+    Started,
 }
 
 /// <summary>One event of a case's history after acceptance.</summary>
@@ -61,8 +64,24 @@ internal sealed record CaseEvent(CaseState State, DateTimeOffset Time, int Attem
         CaseOutcome.TooManyAttempts => "TOO_MANY_ATTEMPTS",
         CaseOutcome.TooOld => "TOO_OLD",
         CaseOutcome.TooManyDeliveries => "TOO_MANY_DELIVERIES",
+        CaseOutcome.Started => "STARTED",
         _ => "UNREADABLE",
     };
+
+    /// <summary>An event as the contract showed it (state, time, attempt, outcome code): how earlier versions stored events.</summary>
+    public static CaseEvent FromOutcomeCode(CaseState state, DateTimeOffset time, int attempt, string outcomeCode)
+    {
+        foreach (var outcome in Enum.GetValues<CaseOutcome>().Where(o => o is not (CaseOutcome.AttemptFailed or CaseOutcome.Rejected)))
+        {
+            if (new CaseEvent(state, time, attempt, outcome).OutcomeCode == outcomeCode)
+            {
+                return new CaseEvent(state, time, attempt, outcome);
+            }
+        }
+
+        var code = Enum.GetValues<StatusCode>().FirstOrDefault(c => RpcErrors.CodeName(c) == outcomeCode, StatusCode.Unknown);
+        return new CaseEvent(state, time, attempt, state == CaseState.DeadLettered ? CaseOutcome.Rejected : CaseOutcome.AttemptFailed, code);
+    }
 
     /// <summary>The stored form: <c>e1|state|unix ticks|attempt|outcome|code</c>, ASCII.</summary>
     public string Encode() => string.Join(

@@ -2,8 +2,24 @@ using V1 = Tokutei.Routing.V1;
 
 namespace Tokutei.Routing.Server.Cases;
 
-/// <summary>A case ready to be accepted: the reply as first given, and the application for the destination.</summary>
-internal sealed record NewCase(string RequestId, string PayloadHash, V1.RoutedCase RoutedCase, V1.Application Application, V1.AuditRecord FirstAudit, string? TraceParent = null);
+/// <summary>
+/// A case ready to be accepted: its identifiers, the reply as first given and the application for the destination
+/// (both the contract's encoding, kept as given: the store never reads them), and its first audit record.
+/// </summary>
+internal sealed record NewCase(
+    string RequestId,
+    string PayloadHash,
+    string CaseId,
+    string SubmitterOfficeCode,
+    string DestinationCode,
+    DateTimeOffset CreateTime,
+    byte[] Reply,
+    byte[] Application,
+    V1.AuditRecord FirstAudit,
+    string? TraceParent = null);
+
+/// <summary>A case as a store holds it: the reply first given (as given), and its state and history since.</summary>
+internal sealed record StoredCase(string CaseId, byte[] Reply, CaseState State, DateTimeOffset Updated, string? ReceiptId, IReadOnlyList<CaseEvent> Events);
 
 /// <summary>What <see cref="ICaseStore.AcceptAsync"/> did.</summary>
 internal enum AcceptStatus
@@ -18,11 +34,11 @@ internal enum AcceptStatus
     Conflict,
 }
 
-/// <summary>The outcome of an accept, with the reply to give (the stored original for a replay).</summary>
-internal sealed record AcceptResult(AcceptStatus Status, V1.RoutedCase? RoutedCase);
+/// <summary>The outcome of an accept, with the reply to give: the new case's, or the stored original for a replay (empty for a conflict).</summary>
+internal sealed record AcceptResult(AcceptStatus Status, byte[] Reply);
 
-/// <summary>A filter and a position for listing cases, newest first.</summary>
-internal sealed record CaseQuery(string? DestinationCode, V1.CaseState State, int PageSize, CaseCursor? After);
+/// <summary>A filter (null: any) and a position for listing cases, newest first.</summary>
+internal sealed record CaseQuery(string? DestinationCode, CaseState? State, int PageSize, CaseCursor? After);
 
 /// <summary>
 /// A position in the newest-first order: the case id of the last case of the previous page. Case ids are UUIDv7,
@@ -69,7 +85,7 @@ internal enum TransitionResult
 internal sealed record OutboxStats(long Waiting, long Undelivered, TimeSpan OldestUndeliveredAge, long Scheduled, long DeadLetters);
 
 /// <summary>One page of cases.</summary>
-internal sealed record CasePage(IReadOnlyList<V1.RoutedCase> Cases, CaseCursor? Next);
+internal sealed record CasePage(IReadOnlyList<StoredCase> Cases, CaseCursor? Next);
 
 /// <summary>
 /// Where accepted cases live. An accept writes, as one atomic step, the idempotency record (request id → case
@@ -88,9 +104,9 @@ internal interface ICaseStore
     /// The case an agency accepted under a request id, with the hash of its application; null if none. Request ids
     /// are scoped by the submitting office: one agency's id never finds another agency's case.
     /// </summary>
-    Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken);
+    Task<(byte[] Reply, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken);
 
-    Task<V1.RoutedCase?> GetAsync(string caseId, CancellationToken cancellationToken);
+    Task<StoredCase?> GetAsync(string caseId, CancellationToken cancellationToken);
 
     /// <summary>The lifecycle status of a case; null for an unknown case.</summary>
     Task<CaseStatus?> GetStatusAsync(string caseId, CancellationToken cancellationToken);

@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using V1 = Tokutei.Routing.V1;
 
 namespace Tokutei.Routing.Server.Cases;
@@ -34,38 +33,37 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         ArgumentNullException.ThrowIfNull(newCase);
         lock (_gate)
         {
-            var key = RequestKey(newCase.RoutedCase.SubmitterOfficeCode, newCase.RequestId);
+            var key = RequestKey(newCase.SubmitterOfficeCode, newCase.RequestId);
             if (_byRequestId.TryGetValue(key, out var existing))
             {
                 return Task.FromResult(existing.PayloadHash == newCase.PayloadHash
-                    ? new AcceptResult(AcceptStatus.Replayed, existing.OriginalReply.Clone())
-                    : new AcceptResult(AcceptStatus.Conflict, null));
+                    ? new AcceptResult(AcceptStatus.Replayed, existing.Reply)
+                    : new AcceptResult(AcceptStatus.Conflict, []));
             }
 
-            var created = newCase.RoutedCase.CreateTime.ToDateTimeOffset();
-            var entry = new Entry(newCase.RoutedCase.Clone(), newCase.Application.ToByteArray(), newCase.PayloadHash, [newCase.FirstAudit.Clone()])
+            var entry = new Entry(newCase.CaseId, newCase.DestinationCode, newCase.Reply, newCase.Application, newCase.PayloadHash, [newCase.FirstAudit.Clone()])
             {
-                Status = CaseStatus.Accepted(created, newCase.FirstAudit.Sequence, newCase.FirstAudit.Hash),
-                Updated = created,
+                Status = CaseStatus.Accepted(newCase.CreateTime, newCase.FirstAudit.Sequence, newCase.FirstAudit.Hash),
+                Updated = newCase.CreateTime,
             };
             _byRequestId.Add(key, entry);
             _byCaseId.Add(entry.CaseId, entry);
             _byAge.Add(entry.CaseId, entry);
             Enqueue(entry.CaseId, newCase.TraceParent);
-            return Task.FromResult(new AcceptResult(AcceptStatus.Created, newCase.RoutedCase.Clone()));
+            return Task.FromResult(new AcceptResult(AcceptStatus.Created, newCase.Reply));
         }
     }
 
-    public Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken)
+    public Task<(byte[] Reply, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            (V1.RoutedCase, string)? found = _byRequestId.TryGetValue(RequestKey(submitterOfficeCode, requestId), out var entry) ? (entry.OriginalReply.Clone(), entry.PayloadHash) : null;
+            (byte[], string)? found = _byRequestId.TryGetValue(RequestKey(submitterOfficeCode, requestId), out var entry) ? (entry.Reply, entry.PayloadHash) : null;
             return Task.FromResult(found);
         }
     }
 
-    public Task<V1.RoutedCase?> GetAsync(string caseId, CancellationToken cancellationToken)
+    public Task<StoredCase?> GetAsync(string caseId, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -89,7 +87,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
             var matches = NewestFirst()
                 .Where(e => query.After is null || string.CompareOrdinal(e.CaseId, query.After.CaseId) < 0)
                 .Where(e => string.IsNullOrEmpty(query.DestinationCode) || e.DestinationCode == query.DestinationCode)
-                .Where(e => query.State == V1.CaseState.Unspecified || (int)e.Status.State == (int)query.State)
+                .Where(e => query.State is null || e.Status.State == query.State)
                 .Take(query.PageSize + 1)
                 .Select(e => e.Current())
                 .ToList();
@@ -185,7 +183,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         {
             IReadOnlyList<LoadedEntry> loaded = entries
                 .Select(e => _byCaseId.TryGetValue(e.CaseId, out var stored)
-                    ? new LoadedEntry(e, stored.Status, stored.DestinationCode, stored.OriginalReply.ToByteArray(), stored.Application)
+                    ? new LoadedEntry(e, stored.Status, stored.DestinationCode, stored.Reply, stored.Application)
                     : new LoadedEntry(e, null, string.Empty, null, null))
                 .ToList();
             return Task.FromResult(loaded);
@@ -309,9 +307,14 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
 
     private static string RequestKey(string submitter, string requestId) => submitter + "\n" + requestId;
 
-    private sealed class Entry(V1.RoutedCase originalReply, byte[] application, string payloadHash, List<V1.AuditRecord> audit)
+    /// <summary>One case: byte arrays are never changed after acceptance, so they are shared rather than copied.</summary>
+    private sealed class Entry(string caseId, string destinationCode, byte[] reply, byte[] application, string payloadHash, List<V1.AuditRecord> audit)
     {
-        public V1.RoutedCase OriginalReply { get; } = originalReply;
+        public string CaseId { get; } = caseId;
+
+        public string DestinationCode { get; } = destinationCode;
+
+        public byte[] Reply { get; } = reply;
 
         public byte[] Application { get; } = application;
 
@@ -327,16 +330,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
 
         public string? ReceiptId { get; set; }
 
-        public string CaseId => OriginalReply.CaseId;
-
-        public string DestinationCode => OriginalReply.Decision.Destination?.Code ?? string.Empty;
-
         /// <summary>The case as it stands: the reply first given, with the state and history since.</summary>
-        public V1.RoutedCase Current()
-        {
-            var current = OriginalReply.Clone();
-            Api.CaseMapper.Apply(current, Status.State, Updated, ReceiptId, Events);
-            return current;
-        }
+        public StoredCase Current() => new(CaseId, Reply, Status.State, Updated, ReceiptId, [.. Events]);
     }
 }

@@ -3,7 +3,6 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
-using Tokutei.Routing.Server.Api;
 using Tokutei.Routing.Server.Cases;
 using Tokutei.Routing.Server.Observability;
 using Tokutei.Routing.Server.Security;
@@ -175,12 +174,11 @@ internal sealed class RedisCaseStore : ICaseStore
             throw new StoreUnavailableException(_options.DurabilityCheckInterval, "Redis is not durable: " + _durability.Status.Detail, catalogueReason: Core.Routing.Reasons.StoreNotDurable);
         }
 
-        var routedCase = newCase.RoutedCase;
-        var caseId = routedCase.CaseId;
-        var destination = routedCase.Decision.Destination.Code;
+        var caseId = newCase.CaseId;
+        var destination = newCase.DestinationCode;
         var parameters = new
         {
-            requestKey = (RedisKey)RedisKeys.Request(routedCase.SubmitterOfficeCode, newCase.RequestId),
+            requestKey = (RedisKey)RedisKeys.Request(newCase.SubmitterOfficeCode, newCase.RequestId),
             caseKey = (RedisKey)RedisKeys.Case(caseId),
             allKey = (RedisKey)RedisKeys.AllCases,
             destinationKey = (RedisKey)RedisKeys.CasesTo(destination),
@@ -189,11 +187,11 @@ internal sealed class RedisCaseStore : ICaseStore
             auditKey = (RedisKey)RedisKeys.CaseAudit(caseId),
             caseId,
             payloadHash = newCase.PayloadHash,
-            record = routedCase.ToByteArray(),
-            application = _protector.Seal(newCase.Application.ToByteArray(), caseId),
-            state = (int)routedCase.State,
-            createdMs = routedCase.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(),
-            createdTicks = UnixTicks(routedCase.CreateTime.ToDateTimeOffset()),
+            record = newCase.Reply,
+            application = _protector.Seal(newCase.Application, caseId),
+            state = (int)CaseState.Accepted,
+            createdMs = newCase.CreateTime.ToUnixTimeMilliseconds(),
+            createdTicks = UnixTicks(newCase.CreateTime),
             destination,
             audit = newCase.FirstAudit.ToByteArray(),
             auditHash = newCase.FirstAudit.Hash,
@@ -210,17 +208,17 @@ internal sealed class RedisCaseStore : ICaseStore
         switch ((int)reply[0])
         {
             case 0:
-                return new AcceptResult(AcceptStatus.Created, routedCase);
+                return new AcceptResult(AcceptStatus.Created, newCase.Reply);
             case 1:
                 // A replay: the reply as first given, read outside the script so that the script touches only keys it declares.
                 var original = await ReadRecordAsync((string)reply[1]!, cancellationToken).ConfigureAwait(false);
-                return original is null ? new AcceptResult(AcceptStatus.Conflict, null) : new AcceptResult(AcceptStatus.Replayed, original);
+                return original is null ? new AcceptResult(AcceptStatus.Conflict, []) : new AcceptResult(AcceptStatus.Replayed, original);
             default:
-                return new AcceptResult(AcceptStatus.Conflict, null);
+                return new AcceptResult(AcceptStatus.Conflict, []);
         }
     }
 
-    public async Task<(V1.RoutedCase RoutedCase, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken)
+    public async Task<(byte[] Reply, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken)
     {
         var found = await _resilience.ExecuteAsync(
             _resilience.Retrying,
@@ -236,7 +234,7 @@ internal sealed class RedisCaseStore : ICaseStore
         return original is null ? null : (original, (string)found[1]!);
     }
 
-    public async Task<V1.RoutedCase?> GetAsync(string caseId, CancellationToken cancellationToken)
+    public async Task<StoredCase?> GetAsync(string caseId, CancellationToken cancellationToken)
     {
         var cases = await ReadCasesAsync([caseId], cancellationToken).ConfigureAwait(false);
         return cases[0];
@@ -255,7 +253,7 @@ internal sealed class RedisCaseStore : ICaseStore
     {
         ArgumentNullException.ThrowIfNull(query);
         RedisKey index = string.IsNullOrEmpty(query.DestinationCode) ? RedisKeys.AllCases : RedisKeys.CasesTo(query.DestinationCode);
-        var page = new List<V1.RoutedCase>();
+        var page = new List<StoredCase>();
         var after = query.After?.CaseId;
         while (page.Count <= query.PageSize)
         {
@@ -279,7 +277,7 @@ internal sealed class RedisCaseStore : ICaseStore
                     continue;
                 }
 
-                if (query.State == V1.CaseState.Unspecified || cases[i]!.State == query.State)
+                if (query.State is null || cases[i]!.State == query.State)
                 {
                     page.Add(cases[i]!);
                 }
@@ -652,17 +650,17 @@ internal sealed class RedisCaseStore : ICaseStore
         }
     }
 
-    private async Task<V1.RoutedCase?> ReadRecordAsync(string caseId, CancellationToken cancellationToken)
+    private async Task<byte[]?> ReadRecordAsync(string caseId, CancellationToken cancellationToken)
     {
         var record = await _resilience.ExecuteAsync(
             _resilience.Retrying,
             token => Db.HashGetAsync(RedisKeys.Case(caseId), "record").WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
-        return record.IsNull ? null : V1.RoutedCase.Parser.ParseFrom((byte[])record!);
+        return record.IsNull ? null : (byte[])record!;
     }
 
     /// <summary>Reads cases in one round trip: each case's hash and its event list, pipelined.</summary>
-    private Task<V1.RoutedCase?[]> ReadCasesAsync(string[] caseIds, CancellationToken cancellationToken) =>
+    private Task<StoredCase?[]> ReadCasesAsync(string[] caseIds, CancellationToken cancellationToken) =>
         _resilience.ExecuteAsync(
             _resilience.Retrying,
             async token =>
@@ -672,7 +670,7 @@ internal sealed class RedisCaseStore : ICaseStore
                 var events = caseIds.Select(id => batch.ListRangeAsync(RedisKeys.CaseEvents(id))).ToArray();
                 batch.Execute();
                 await Task.WhenAll(hashes.Concat<Task>(events)).WaitAsync(token).ConfigureAwait(false);
-                var cases = new V1.RoutedCase?[caseIds.Length];
+                var cases = new StoredCase?[caseIds.Length];
                 for (var i = 0; i < caseIds.Length; i++)
                 {
                     var fields = hashes[i].Result;
@@ -681,28 +679,30 @@ internal sealed class RedisCaseStore : ICaseStore
                         continue;
                     }
 
-                    var routedCase = V1.RoutedCase.Parser.ParseFrom((byte[])fields[0]!);
-                    routedCase.State = (V1.CaseState)(int)fields[1];
-                    routedCase.UpdateTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UnixEpoch.AddTicks((long)fields[2]));
-                    routedCase.DeliveryReceiptId = fields[3].IsNullOrEmpty ? string.Empty : (string)fields[3]!;
-                    routedCase.History.AddRange(events[i].Result.Select(HistoryEvent));
-                    cases[i] = routedCase;
+                    cases[i] = new StoredCase(
+                        caseIds[i],
+                        (byte[])fields[0]!,
+                        (CaseState)(int)fields[1],
+                        DateTimeOffset.UnixEpoch.AddTicks((long)fields[2]),
+                        fields[3].IsNullOrEmpty ? null : (string)fields[3]!,
+                        events[i].Result.Select(HistoryEvent).ToList());
                 }
 
                 return cases;
             },
             cancellationToken);
 
-    /// <summary>An event as stored: the lifecycle's text form, or the contract's encoding written by earlier versions.</summary>
-    private static V1.CaseEvent HistoryEvent(RedisValue stored)
+    /// <summary>An event as stored: the lifecycle's text form, or the contract's encoding that earlier versions wrote.</summary>
+    private static CaseEvent HistoryEvent(RedisValue stored)
     {
         var bytes = (byte[])stored!;
         if (bytes.Length > 0 && bytes[0] == (byte)'e' && CaseEvent.Decode(System.Text.Encoding.ASCII.GetString(bytes)) is { } caseEvent)
         {
-            return CaseMapper.Event(caseEvent);
+            return caseEvent;
         }
 
-        return V1.CaseEvent.Parser.ParseFrom(bytes);
+        var legacy = V1.CaseEvent.Parser.ParseFrom(bytes);
+        return CaseEvent.FromOutcomeCode((CaseState)(int)legacy.State, legacy.Time.ToDateTimeOffset(), legacy.Attempt, legacy.OutcomeCode);
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using Tokutei.Routing.Core.Identifiers;
 using Tokutei.Routing.Core.Routing;
-using Tokutei.Routing.Server.Api;
+using Tokutei.Routing.Server.Cases;
 using Tokutei.Routing.Server.Errors;
 using Tokutei.Routing.Server.Hosting;
 using Tokutei.Routing.Server.Observability;
@@ -13,7 +13,7 @@ using Tokutei.Routing.Server.Reference;
 using Tokutei.Routing.Server.Security;
 using V1 = Tokutei.Routing.V1;
 
-namespace Tokutei.Routing.Server.Cases;
+namespace Tokutei.Routing.Server.Api;
 
 /// <summary>
 /// RouteCase and ExplainRoute: map the application, decide with one reference snapshot, and for RouteCase store
@@ -71,7 +71,7 @@ internal sealed partial class CaseRouter(
             var earlier = await store.FindByRequestIdAsync(submitterCode, requestId, cancellationToken).ConfigureAwait(false);
             if (earlier is { } found)
             {
-                return found.PayloadHash == payloadHash ? found.RoutedCase : throw RpcErrors.Of(Reasons.RequestIdReused, subject: "request_id");
+                return found.PayloadHash == payloadHash ? V1.RoutedCase.Parser.ParseFrom(found.Reply) : throw RpcErrors.Of(Reasons.RequestIdReused, subject: "request_id");
             }
 
             LogRefused(logger, decision.Violations.Count, decision.Violations[0].Reason);
@@ -96,7 +96,10 @@ internal sealed partial class CaseRouter(
         using (var storing = RoutingTelemetry.Source.StartActivity("case_store.accept"))
         {
             var audit = AuditChain.Next(null, routedCase.CaseId, new AuditDraft(now, submitterCode, submitter.Authentication, V1.AuditAction.Routed, routedCase.Decision.Destination.Code));
-            result = await store.AcceptAsync(new NewCase(requestId, payloadHash, routedCase, application!, audit, Activity.Current?.Id), cancellationToken).ConfigureAwait(false);
+            var newCase = new NewCase(
+                requestId, payloadHash, routedCase.CaseId, submitterCode, routedCase.Decision.Destination.Code, now,
+                routedCase.ToByteArray(), application!.ToByteArray(), audit, Activity.Current?.Id);
+            result = await store.AcceptAsync(newCase, cancellationToken).ConfigureAwait(false);
             storing?.SetTag("tokutei.accept.status", result.Status.ToString());
         }
 
@@ -105,9 +108,9 @@ internal sealed partial class CaseRouter(
             case AcceptStatus.Created:
                 outbox.Notify();
                 LogAccepted(logger, routedCase.CaseId, routedCase.Decision.Jurisdiction, routedCase.Decision.Destination.Code);
-                return result.RoutedCase!;
+                return routedCase;
             case AcceptStatus.Replayed:
-                return result.RoutedCase!;
+                return V1.RoutedCase.Parser.ParseFrom(result.Reply);
             default:
                 throw RpcErrors.Of(Reasons.RequestIdReused, subject: "request_id");
         }
