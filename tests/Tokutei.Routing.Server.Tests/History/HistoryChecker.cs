@@ -121,7 +121,7 @@ internal static class HistoryChecker
             var caseId = storedCase.CaseId;
             if (!final.TryGetValue(caseId, out var seen) || !seen.Found)
             {
-                violations.Add(new(2, caseId, "in Redis at the end, but GetCase does not return it"));
+                violations.Add(new(2, caseId, seen is null ? "in Redis at the end, but no GetCase of it succeeded" : "in Redis at the end, but GetCase answers NOT_FOUND"));
                 continue;
             }
 
