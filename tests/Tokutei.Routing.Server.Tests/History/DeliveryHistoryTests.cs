@@ -75,9 +75,20 @@ public sealed class DeliveryHistoryTests
         // The run must have done something for its silence to mean anything.
         Assert.True(history.Calls.Count(c => c.Outcome == CallOutcome.Ok) >= 20, "the workload had fewer than 20 calls accepted:\n" + summary);
         Assert.True(history.Ledger.Count >= 10, "the intake received fewer than 10 cases:\n" + summary);
+        var failures = new List<string>();
+        if (nemesis.Crashes > 0)
+        {
+            failures.Add($"{nemesis.Crashes} replica processes exited on their own during the run (see the timeline; their logs go to the report folder)");
+        }
+
         if (violations.Count > 0)
         {
-            Assert.Fail($"{violations.Count} violations of the delivery invariants\n{summary}\n{HistoryChecker.Report(Capped(violations))}");
+            failures.Add($"{violations.Count} violations of the delivery invariants");
+        }
+
+        if (failures.Count > 0)
+        {
+            Assert.Fail($"{string.Join("\n", failures)}\n{summary}\n{HistoryChecker.Report(Capped(violations))}");
         }
     }
 
@@ -165,7 +176,7 @@ public sealed class DeliveryHistoryTests
         Line($"history run: {settings}");
         Line(string.Create(CultureInfo.InvariantCulture, $"workload {workloadMs / 1000.0:0.0} s, then heal and settle {settleMs / 1000.0:0.0} s: {(unsettled == 0 ? "settled" : $"{unsettled} cases still unsettled")}"));
         Line(string.Create(CultureInfo.InvariantCulture, $"RouteCase calls: {calls.Count}, OK {ok.Count}, not OK {calls.Count - ok.Count} ({string.Join(", ", calls.Where(c => c.Outcome == CallOutcome.Maybe).GroupBy(c => c.Code).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}"))}); short deadlines {calls.Count(c => c.ShortDeadline)}"));
-        Line(string.Create(CultureInfo.InvariantCulture, $"requests: {calls.Select(c => c.RequestId).Distinct(StringComparer.Ordinal).Count()}, called more than once {calls.GroupBy(c => c.RequestId, StringComparer.Ordinal).Count(g => g.Count() > 1)}; case ids acknowledged {ok.Select(c => c.CaseId).Distinct(StringComparer.Ordinal).Count()}; Redis data epochs {history.FinalEpoch + 1}"));
+        Line(string.Create(CultureInfo.InvariantCulture, $"requests: {calls.Select(c => c.RequestId).Distinct(StringComparer.Ordinal).Count()}, called more than once {calls.GroupBy(c => c.RequestId, StringComparer.Ordinal).Count(g => g.Count() > 1)}; case ids acknowledged {ok.Select(c => c.CaseId).Distinct(StringComparer.Ordinal).Count()}"));
         Line(string.Create(CultureInfo.InvariantCulture, $"DeliverCase calls: {history.Deliveries.Count} ({string.Join(", ", history.Deliveries.GroupBy(d => d.Result).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}"))}); keys in the ledger {history.Ledger.Count}"));
         Line(string.Create(CultureInfo.InvariantCulture, $"cases in Redis at the end: {history.Stored.Count} ({string.Join(", ", history.Stored.GroupBy(s => s.State is { } state ? ((CaseState)state).ToString() : "none").OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"))}); GetCase reads during the run {history.Observations.Count}"));
         Line($"replica processes started per slot: {string.Join(", ", replicas.Starts)}");

@@ -250,7 +250,7 @@ internal static class HistoryChecker
 
         if (events[^1].State != observation.State)
         {
-            yield return $"its state is {Name(observation.State)} but its last event is {Name(events[^1].State)} {events[^1].Outcome}";
+            yield return $"GetCase answered state {Name(observation.State)} with a last event {Name(events[^1].State)} {events[^1].Outcome}: a state written without its event, or a read that is not atomic";
         }
     }
 

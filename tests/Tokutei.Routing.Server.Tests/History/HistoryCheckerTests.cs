@@ -201,7 +201,7 @@ public sealed class HistoryCheckerTests
     public void HistoryProblems_StateThatDisagreesWithTheLastEvent_IsNamed()
     {
         var observation = Run.Observation("c1", CaseState.Delivering, 0, 1, ["ACCEPTED", "DELIVERING", "DELIVERED"], "receipt");
-        Assert.Contains(HistoryChecker.HistoryProblems(observation), p => p.Contains("state is DELIVERING but its last event is DELIVERED", StringComparison.Ordinal));
+        Assert.Contains(HistoryChecker.HistoryProblems(observation), p => p.Contains("state DELIVERING with a last event DELIVERED", StringComparison.Ordinal));
     }
 
     [Fact]

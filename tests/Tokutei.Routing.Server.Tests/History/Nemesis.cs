@@ -19,6 +19,9 @@ internal sealed class Nemesis(RedisServer redis, ReplicaSet replicas, HistoryInt
 
     public IReadOnlyCollection<FaultEvent> Events => _events;
 
+    /// <summary>Replica processes found exited at the heal that the nemesis had not killed.</summary>
+    public int Crashes { get; private set; }
+
     /// <summary>Runs the schedule until it is done or <paramref name="stop"/> fires, whichever comes first.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
@@ -63,7 +66,12 @@ internal sealed class Nemesis(RedisServer redis, ReplicaSet replicas, HistoryInt
             await task;
         }
 
-        await replicas.EnsureAllUpAsync();
+        foreach (var (slot, exitCode) in await replicas.EnsureAllUpAsync())
+        {
+            Crashes++;
+            Note("crash", $"replica {slot} had exited on its own with code {exitCode}: restarted");
+        }
+
         Note("heal", "intake healthy, every replica up");
     }
 

@@ -87,9 +87,16 @@ internal sealed class ReplicaSet : IAsyncDisposable
         }
     }
 
-    /// <summary>Restarts every slot that is down.</summary>
-    public Task EnsureAllUpAsync() =>
-        Task.WhenAll(Enumerable.Range(0, _slots.Length).Where(i => _slots[i].Live is not { HasExited: false }).Select(RestartAsync));
+    /// <summary>
+    /// Restarts every slot that is down; returns the slots whose process had exited on its own (not killed by the
+    /// nemesis), which is a defect of the server.
+    /// </summary>
+    public async Task<IReadOnlyList<(int Slot, int ExitCode)>> EnsureAllUpAsync()
+    {
+        var crashed = Enumerable.Range(0, _slots.Length).Where(i => _slots[i].Live is { HasExited: true }).Select(i => (i, _slots[i].Live!.ExitCode)).ToList();
+        await Task.WhenAll(Enumerable.Range(0, _slots.Length).Where(i => _slots[i].Live is not { HasExited: false }).Select(RestartAsync));
+        return crashed;
+    }
 
     /// <summary>Processes started per slot, the first included.</summary>
     public IReadOnlyList<int> Starts => [.. _slots.Select(s => s.Starts)];
