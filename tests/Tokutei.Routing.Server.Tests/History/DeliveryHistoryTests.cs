@@ -65,6 +65,12 @@ public sealed class DeliveryHistoryTests
         var violations = HistoryChecker.Check(history);
 
         var summary = Summary(settings, history, replicas, nemesis, unsettled, workloadEnded - started, settled - workloadEnded);
+        var unread = stored.Select(s => s.CaseId).Except(final.Select(o => o.CaseId), StringComparer.Ordinal).ToList();
+        if (unread.Count > 0)
+        {
+            summary += $"final GetCase failed five times for {unread.Count} cases, last errors: {string.Join("; ", unread.Take(5).Select(id => $"{id} {workload.ReadFailures.GetValueOrDefault(id)}"))}\n";
+        }
+
         var report = HistoryChecker.Report(violations);
         TestContext.Current.TestOutputHelper?.WriteLine(summary + "\n" + report);
         if (settings.ReportFolder is { } folder)

@@ -36,6 +36,7 @@ internal sealed class Workload(ReplicaSet replicas, HistoryIntake intake, Epochs
     private readonly ConcurrentQueue<RouteCall> _calls = new();
     private readonly ConcurrentQueue<CaseObservation> _observations = new();
     private readonly ConcurrentQueue<string> _accepted = new();
+    private readonly ConcurrentDictionary<string, string> _readFailures = new(StringComparer.Ordinal);
 
     public IReadOnlyCollection<RouteCall> Calls => _calls;
 
@@ -184,11 +185,15 @@ internal sealed class Workload(ReplicaSet replicas, HistoryIntake intake, Epochs
         {
             return Keep(CaseObservation.NotFound(caseId, startMs, clock.Ms(), startEpoch, epochs.Current), record);
         }
-        catch (RpcException)
+        catch (RpcException failure)
         {
+            _readFailures[caseId] = $"{failure.StatusCode} {failure.Status.Detail}";
             return null;
         }
     }
+
+    /// <summary>The last failure of a GetCase per case id (status code and the server's detail, which holds no personal data).</summary>
+    public IReadOnlyDictionary<string, string> ReadFailures => _readFailures;
 
     private CaseObservation Keep(CaseObservation observation, bool record)
     {
