@@ -106,7 +106,7 @@ internal sealed class ReplicaSet : IAsyncDisposable
         "\n",
         _retired.Concat(_slots.Select(s => s.Process).OfType<ServerProcess>()).Select(p => $"==== process {p.Id} on {p.Address}\n{p.Log}"));
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         foreach (var channel in _channels.Values)
         {
@@ -118,7 +118,7 @@ internal sealed class ReplicaSet : IAsyncDisposable
             process.Dispose();
         }
 
-        await Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
     private GrpcChannel Channel(string address) => _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
