@@ -33,6 +33,23 @@ internal static class CaseMapper
         return routedCase;
     }
 
+    public static V1.AuditRecord AuditRecord(AuditEntry record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return new V1.AuditRecord
+        {
+            Sequence = record.Sequence,
+            Time = Timestamp.FromDateTimeOffset(record.Time),
+            OfficeCode = record.OfficeCode,
+            Authentication = record.Authentication,
+            Action = (V1.AuditAction)(int)record.Action,
+            CaseId = record.CaseId,
+            Detail = record.Detail,
+            PreviousHash = record.PreviousHash,
+            Hash = record.Hash,
+        };
+    }
+
     /// <summary>A state filter of the contract as the store's: null for any.</summary>
     public static CaseState? Filter(V1.CaseState state) => state == V1.CaseState.Unspecified ? null : (CaseState)(int)state;
 }

@@ -95,7 +95,7 @@ internal sealed partial class CaseRouter(
         AcceptResult result;
         using (var storing = RoutingTelemetry.Source.StartActivity("case_store.accept"))
         {
-            var audit = AuditChain.Next(null, routedCase.CaseId, new AuditDraft(now, submitterCode, submitter.Authentication, V1.AuditAction.Routed, routedCase.Decision.Destination.Code));
+            var audit = AuditChain.Next(null, routedCase.CaseId, new AuditDraft(now, submitterCode, submitter.Authentication, AuditAction.Routed, routedCase.Decision.Destination.Code));
             var newCase = new NewCase(
                 requestId, payloadHash, routedCase.CaseId, submitterCode, routedCase.Decision.Destination.Code, now,
                 routedCase.ToByteArray(), application!.ToByteArray(), audit, Activity.Current?.Id);

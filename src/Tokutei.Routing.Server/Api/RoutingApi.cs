@@ -31,7 +31,7 @@ internal sealed class RoutingApi(
         var caseId = CaseId(request.CaseId);
         var caller = Caller(context);
         var routedCase = await ReadableCaseAsync(caseId, caller, context.CancellationToken).ConfigureAwait(false);
-        await store.AppendAuditAsync(caseId, new AuditDraft(clock.GetUtcNow(), caller.OfficeCode, caller.Authentication, V1.AuditAction.Read), context.CancellationToken).ConfigureAwait(false);
+        await store.AppendAuditAsync(caseId, new AuditDraft(clock.GetUtcNow(), caller.OfficeCode, caller.Authentication, AuditAction.Read), context.CancellationToken).ConfigureAwait(false);
         return new V1.GetCaseResponse { RoutedCase = routedCase };
     }
 
@@ -69,7 +69,7 @@ internal sealed class RoutingApi(
         {
             var status = await store.GetStatusAsync(caseId, context.CancellationToken).ConfigureAwait(false) ?? throw RpcErrors.Of(Reasons.CaseNotFound);
             var now = clock.GetUtcNow();
-            var redrive = CaseLifecycle.Redrive(status, now, new AuditDraft(now, caller.OfficeCode, caller.Authentication, V1.AuditAction.Redriven));
+            var redrive = CaseLifecycle.Redrive(status, now, new AuditDraft(now, caller.OfficeCode, caller.Authentication, AuditAction.Redriven));
             if (redrive is null)
             {
                 break;
@@ -159,7 +159,7 @@ internal sealed class RoutingApi(
 
         var (valid, firstBroken) = AuditChain.Verify(records);
         var reply = new V1.GetCaseAuditResponse { ChainValid = valid, FirstBrokenSequence = firstBroken };
-        reply.Records.AddRange(records);
+        reply.Records.AddRange(records.Select(CaseMapper.AuditRecord));
         return reply;
     }
 

@@ -218,7 +218,7 @@ internal static class CaseLifecycle
             events,
             EntryMove.Acknowledge,
             ReceiptId: receiptId,
-            Audit: new AuditDraft(now, AuditChain.Router, AuditChain.System, Tokutei.Routing.V1.AuditAction.Delivered, receiptId));
+            Audit: new AuditDraft(now, AuditChain.Router, AuditChain.System, AuditAction.Delivered, receiptId));
     }
 
     /// <summary>
@@ -261,7 +261,7 @@ internal static class CaseLifecycle
             status with { State = CaseState.DeadLettered, Version = status.Version + 1, Attempts = attempts },
             events,
             EntryMove.Acknowledge,
-            Audit: new AuditDraft(now, AuditChain.Router, AuditChain.System, Tokutei.Routing.V1.AuditAction.DeadLettered, reason),
+            Audit: new AuditDraft(now, AuditChain.Router, AuditChain.System, AuditAction.DeadLettered, reason),
             DeadLetterReason: reason);
     }
 
@@ -275,7 +275,7 @@ internal static class CaseLifecycle
             status with { State = CaseState.DeadLettered, Version = status.Version + 1 },
             [deadEvent],
             EntryMove.Acknowledge,
-            Audit: new AuditDraft(now, AuditChain.Router, AuditChain.System, Tokutei.Routing.V1.AuditAction.DeadLettered, deadEvent.OutcomeCode),
+            Audit: new AuditDraft(now, AuditChain.Router, AuditChain.System, AuditAction.DeadLettered, deadEvent.OutcomeCode),
             DeadLetterReason: deadEvent.OutcomeCode);
     }
 

@@ -1,5 +1,3 @@
-using V1 = Tokutei.Routing.V1;
-
 namespace Tokutei.Routing.Server.Cases;
 
 /// <summary>
@@ -15,7 +13,7 @@ internal sealed record NewCase(
     DateTimeOffset CreateTime,
     byte[] Reply,
     byte[] Application,
-    V1.AuditRecord FirstAudit,
+    AuditEntry FirstAudit,
     string? TraceParent = null);
 
 /// <summary>A case as a store holds it: the reply first given (as given), and its state and history since.</summary>
@@ -148,7 +146,7 @@ internal interface ICaseStore
     Task<bool> AppendAuditAsync(string caseId, AuditDraft draft, CancellationToken cancellationToken);
 
     /// <summary>A case's audit records, oldest first.</summary>
-    Task<IReadOnlyList<V1.AuditRecord>> ReadAuditAsync(string caseId, CancellationToken cancellationToken);
+    Task<IReadOnlyList<AuditEntry>> ReadAuditAsync(string caseId, CancellationToken cancellationToken);
 
     /// <summary>Delivery as operators see it: entries waiting, undelivered cases and the oldest one's age, scheduled cases, dead letters.</summary>
     Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken);

@@ -1,4 +1,3 @@
-using V1 = Tokutei.Routing.V1;
 
 namespace Tokutei.Routing.Server.Cases;
 
@@ -41,7 +40,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
                     : new AcceptResult(AcceptStatus.Conflict, []));
             }
 
-            var entry = new Entry(newCase.CaseId, newCase.DestinationCode, newCase.Reply, newCase.Application, newCase.PayloadHash, [newCase.FirstAudit.Clone()])
+            var entry = new Entry(newCase.CaseId, newCase.DestinationCode, newCase.Reply, newCase.Application, newCase.PayloadHash, [newCase.FirstAudit])
             {
                 Status = CaseStatus.Accepted(newCase.CreateTime, newCase.FirstAudit.Sequence, newCase.FirstAudit.Hash),
                 Updated = newCase.CreateTime,
@@ -260,11 +259,11 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
         }
     }
 
-    public Task<IReadOnlyList<V1.AuditRecord>> ReadAuditAsync(string caseId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<AuditEntry>> ReadAuditAsync(string caseId, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            IReadOnlyList<V1.AuditRecord> records = _byCaseId.TryGetValue(caseId, out var entry) ? entry.Audit.Select(r => r.Clone()).ToList() : [];
+            IReadOnlyList<AuditEntry> records = _byCaseId.TryGetValue(caseId, out var entry) ? [.. entry.Audit] : [];
             return Task.FromResult(records);
         }
     }
@@ -308,7 +307,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
     private static string RequestKey(string submitter, string requestId) => submitter + "\n" + requestId;
 
     /// <summary>One case: byte arrays are never changed after acceptance, so they are shared rather than copied.</summary>
-    private sealed class Entry(string caseId, string destinationCode, byte[] reply, byte[] application, string payloadHash, List<V1.AuditRecord> audit)
+    private sealed class Entry(string caseId, string destinationCode, byte[] reply, byte[] application, string payloadHash, List<AuditEntry> audit)
     {
         public string CaseId { get; } = caseId;
 
@@ -320,7 +319,7 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
 
         public string PayloadHash { get; } = payloadHash;
 
-        public List<V1.AuditRecord> Audit { get; } = audit;
+        public List<AuditEntry> Audit { get; } = audit;
 
         public List<CaseEvent> Events { get; } = [];
 

@@ -193,7 +193,7 @@ internal sealed class RedisCaseStore : ICaseStore
             createdMs = newCase.CreateTime.ToUnixTimeMilliseconds(),
             createdTicks = UnixTicks(newCase.CreateTime),
             destination,
-            audit = newCase.FirstAudit.ToByteArray(),
+            audit = AuditChain.Encode(newCase.FirstAudit),
             auditHash = newCase.FirstAudit.Hash,
             retentionMs = (long)_options.CaseRetention.TotalMilliseconds,
             traceParent = newCase.TraceParent ?? string.Empty,
@@ -330,7 +330,7 @@ internal sealed class RedisCaseStore : ICaseStore
                 receipt = transition.ReceiptId ?? string.Empty,
                 events = string.Join('\n', transition.Events.Select(e => e.Encode())),
                 auditLength = audit is null ? -1 : auditLength,
-                audit = audit?.ToByteArray() ?? [],
+                audit = audit is null ? [] : AuditChain.Encode(audit),
                 auditSeq = audit?.Sequence ?? 0,
                 auditHash = audit?.Hash ?? string.Empty,
                 move = (int)transition.Move,
@@ -364,7 +364,7 @@ internal sealed class RedisCaseStore : ICaseStore
                     // A read of the case was audited in between: chain onto the record that is now last.
                     auditLength = (long)result[1];
                     var tail = (byte[]?)result[2];
-                    auditHash = tail is { Length: > 0 } ? V1.AuditRecord.Parser.ParseFrom(tail).Hash : string.Empty;
+                    auditHash = tail is { Length: > 0 } ? AuditRecord(tail).Hash : string.Empty;
                     break;
             }
         }
@@ -594,9 +594,9 @@ internal sealed class RedisCaseStore : ICaseStore
                     return (count.Result, tail.Result);
                 },
                 cancellationToken).ConfigureAwait(false);
-            var previous = last.IsNull ? null : V1.AuditRecord.Parser.ParseFrom((byte[])last!);
+            var previous = last.IsNull ? null : AuditRecord((byte[])last!);
             var record = AuditChain.Next(previous, caseId, draft);
-            var parameters = new { caseKey = (RedisKey)RedisKeys.Case(caseId), auditKey, expected = length, record = record.ToByteArray(), sequence = record.Sequence, hash = record.Hash };
+            var parameters = new { caseKey = (RedisKey)RedisKeys.Case(caseId), auditKey, expected = length, record = AuditChain.Encode(record), sequence = record.Sequence, hash = record.Hash };
             var written = (int)await _resilience.ExecuteAsync(_resilience.Once, token => AppendAuditScript.EvaluateAsync(Db, parameters).WaitAsync(token), cancellationToken).ConfigureAwait(false);
             if (written != 0)
             {
@@ -607,13 +607,13 @@ internal sealed class RedisCaseStore : ICaseStore
         throw new StoreUnavailableException(TimeSpan.FromSeconds(1), "audit chain contended");
     }
 
-    public async Task<IReadOnlyList<V1.AuditRecord>> ReadAuditAsync(string caseId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AuditEntry>> ReadAuditAsync(string caseId, CancellationToken cancellationToken)
     {
         var records = await _resilience.ExecuteAsync(
             _resilience.Retrying,
             token => Db.ListRangeAsync(RedisKeys.CaseAudit(caseId)).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
-        return records.Select(r => V1.AuditRecord.Parser.ParseFrom((byte[])r!)).ToList();
+        return records.Select(r => AuditRecord((byte[])r!)).ToList();
     }
 
     private static bool IsNoGroup(RedisServerException exception) => exception.Message.StartsWith("NOGROUP", StringComparison.Ordinal);
@@ -691,6 +691,18 @@ internal sealed class RedisCaseStore : ICaseStore
                 return cases;
             },
             cancellationToken);
+
+    /// <summary>An audit record as stored: the chain's JSON form, or the contract's encoding that earlier versions wrote.</summary>
+    private static AuditEntry AuditRecord(byte[] stored)
+    {
+        if (AuditChain.Decode(stored) is { } entry)
+        {
+            return entry;
+        }
+
+        var legacy = V1.AuditRecord.Parser.ParseFrom(stored);
+        return new AuditEntry(legacy.Sequence, legacy.Time.ToDateTimeOffset(), legacy.OfficeCode, legacy.Authentication, (AuditAction)(int)legacy.Action, legacy.CaseId, legacy.Detail, legacy.PreviousHash, legacy.Hash);
+    }
 
     /// <summary>An event as stored: the lifecycle's text form, or the contract's encoding that earlier versions wrote.</summary>
     private static CaseEvent HistoryEvent(RedisValue stored)

@@ -81,7 +81,7 @@ public sealed class CaseLifecycleTests
     [Fact]
     public void Redrive_OnlyFromDeadLettered_RestartsCountsAndAge()
     {
-        var audit = new AuditDraft(Accepted, "OPS", "jwt", V1.AuditAction.Redriven);
+        var audit = new AuditDraft(Accepted, "OPS", "jwt", AuditAction.Redriven);
         Assert.Null(CaseLifecycle.Redrive(Fresh, Accepted, audit));
         Assert.Null(CaseLifecycle.Redrive(Fresh with { State = CaseState.Delivered }, Accepted, audit));
         var now = Accepted.AddDays(30);

@@ -6,6 +6,7 @@ using Tokutei.Routing.Server.Tests.Infrastructure;
 using Tokutei.Routing.V1;
 using CaseEvent = Tokutei.Routing.V1.CaseEvent;
 using CaseState = Tokutei.Routing.V1.CaseState;
+using AuditAction = Tokutei.Routing.Server.Cases.AuditAction;
 using Lifecycle = Tokutei.Routing.Server.Cases.CaseState;
 
 namespace Tokutei.Routing.Server.Tests.Durable;
@@ -37,7 +38,7 @@ public abstract class CaseStoreContract : IAsyncLifetime
 
         public string PayloadHash { get; init; } = Case.PayloadHash;
 
-        public AuditRecord FirstAudit => Case.FirstAudit;
+        public AuditEntry FirstAudit => Case.FirstAudit;
 
         public static implicit operator NewCase(Sample sample) => sample.Case with { PayloadHash = sample.PayloadHash };
     }
@@ -365,8 +366,8 @@ public abstract class CaseStoreContract : IAsyncLifetime
         Assert.Equal([1L, 2L, 3L], records.Select(r => r.Sequence));
         Assert.Equal((true, 0L), AuditChain.Verify(records));
 
-        var altered = records.Select(r => r.Clone()).ToList();
-        altered[1].OfficeCode = "999999";
+        var altered = records.ToList();
+        altered[1] = altered[1] with { OfficeCode = "999999" };
         Assert.Equal((false, 2L), AuditChain.Verify(altered));
         var removed = records.Where(r => r.Sequence != 2).ToList();
         Assert.Equal((false, 3L), AuditChain.Verify(removed));

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using V1 = Tokutei.Routing.V1;
 using Tokutei.Routing.Server.Cases;
 using Tokutei.Routing.Server.Redis;
 using Tokutei.Routing.Server.Security;
@@ -108,5 +109,43 @@ public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreCo
         var loaded = await store.LoadAsync([new OutboxEntry("0-1", a.RoutedCase.CaseId), new OutboxEntry("0-2", b.RoutedCase.CaseId)], TestContext.Current.CancellationToken);
         Assert.Equal(a.Application.ToByteArray(), loaded[0].Application);
         Assert.True(loaded[1].IsUnreadable);
+    }
+
+    [Fact]
+    public async Task CaseWrittenByTheEarlierLayout_IsReadAndDeliveredWithItsAuditChainIntact()
+    {
+        var store = Create(fixture.Connection);
+        var token = TestContext.Current.CancellationToken;
+        var sample = NewCase("OSAKA");
+        var caseId = sample.RoutedCase.CaseId;
+        var db = fixture.Connection.GetDatabase();
+
+        // The earlier layout: no version, counters, age or audit tail beside the state; events and audit records in the contract's encoding.
+        var encryption = Options.Create(new EncryptionOptions { ActiveKeyId = "test1", Keys = { ["test1"] = DurableServer.EncryptionKey } });
+        var firstAudit = Api.CaseMapper.AuditRecord(sample.FirstAudit);
+        await db.HashSetAsync(RedisKeys.Case(caseId), [
+            new("record", sample.RoutedCase.ToByteArray()),
+            new("app", new PersonalDataProtector(encryption).Seal(sample.Application.ToByteArray(), caseId)),
+            new("state", 2),
+            new("updated", 0),
+            new("receipt", string.Empty),
+            new("dest", "OSAKA"),
+        ]);
+        await db.ListRightPushAsync(RedisKeys.CaseEvents(caseId), new V1.CaseEvent { State = V1.CaseState.Delivering, Time = sample.RoutedCase.CreateTime, Attempt = 0, OutcomeCode = "STARTED" }.ToByteArray());
+        await db.ListRightPushAsync(RedisKeys.CaseAudit(caseId), firstAudit.ToByteArray());
+
+        var status = await store.GetStatusAsync(caseId, token);
+        Assert.Equal((Cases.CaseState.Delivering, 0L, 0, 0L), (status!.State, status.Version, status.Attempts, status.AuditSequence));
+        Assert.Equal(sample.RoutedCase.CreateTime.ToDateTimeOffset().ToUnixTimeMilliseconds(), status.AgeFrom.ToUnixTimeMilliseconds());
+        var loaded = (await store.LoadAsync([new OutboxEntry("0-1", caseId)], token)).Single();
+        Assert.False(loaded.IsUnreadable);
+
+        Assert.Equal(TransitionResult.Applied, await store.ApplyAsync(caseId, CaseLifecycle.Delivered(status, TimeProvider.System.GetUtcNow(), [], "receipt-legacy"), null, token));
+        var stored = Api.CaseMapper.RoutedCase((await store.GetAsync(caseId, token))!);
+        Assert.Equal(["ACCEPTED", "STARTED", "OK"], stored.History.Select(e => e.OutcomeCode));
+        Assert.Equal("receipt-legacy", stored.DeliveryReceiptId);
+        var audit = await store.ReadAuditAsync(caseId, token);
+        Assert.Equal([Cases.AuditAction.Routed, Cases.AuditAction.Delivered], audit.Select(r => r.Action));
+        Assert.Equal((true, 0L), AuditChain.Verify(audit));
     }
 }

@@ -119,18 +119,17 @@ public sealed class GuardTests
         var key = RedisKeys.CaseAudit(caseId);
 
         // Altered: the second record now names another office.
-        var second = AuditRecord.Parser.ParseFrom((byte[])(await db.ListGetByIndexAsync(key, 1))!);
-        var original = second.Clone();
-        second.OfficeCode = "999999";
-        await db.ListSetByIndexAsync(key, 1, second.ToByteArray());
+        var stored = (byte[])(await db.ListGetByIndexAsync(key, 1))!;
+        var second = Server.Cases.AuditChain.Decode(stored)!;
+        await db.ListSetByIndexAsync(key, 1, Server.Cases.AuditChain.Encode(second with { OfficeCode = "999999" }));
         var altered = await server.Routing.GetCaseAuditAsync(new GetCaseAuditRequest { CaseId = caseId }, cancellationToken: Token);
         Assert.False(altered.ChainValid);
         Assert.Equal(2, altered.FirstBrokenSequence);
 
         // Removed: the second record is gone, the third points at nothing.
-        await db.ListSetByIndexAsync(key, 1, original.ToByteArray());
+        await db.ListSetByIndexAsync(key, 1, stored);
         Assert.True((await server.Routing.GetCaseAuditAsync(new GetCaseAuditRequest { CaseId = caseId }, cancellationToken: Token)).ChainValid);
-        await db.ListRemoveAsync(key, original.ToByteArray());
+        await db.ListRemoveAsync(key, stored);
         var removed = await server.Routing.GetCaseAuditAsync(new GetCaseAuditRequest { CaseId = caseId }, cancellationToken: Token);
         Assert.False(removed.ChainValid);
         Assert.Equal(3, removed.FirstBrokenSequence);
