@@ -189,10 +189,15 @@ internal sealed partial class DeliveryEngine(
     {
         while (lane.TryAddWorker(_options.ConcurrencyPerDestination))
         {
-            var task = Task.Run(() => WorkAsync(lane));
-            _running[task] = true;
-            task.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
+            Track(Task.Run(() => WorkAsync(lane)));
         }
+    }
+
+    /// <summary>Keeps a task until it ends, so that shutdown waits for it.</summary>
+    private void Track(Task task)
+    {
+        _running[task] = true;
+        task.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     /// <summary>One of a lane's workers: delivers from its queue until the queue is empty.</summary>
@@ -202,19 +207,23 @@ internal sealed partial class DeliveryEngine(
         {
             while (!_stopping.IsCancellationRequested && lane.Queue.Reader.TryRead(out var work))
             {
-                try
-                {
-                    await DeliverAsync(lane, work).ConfigureAwait(false);
-                }
-                catch (Exception exception)
-                {
-                    // The entry stays pending and is taken over after the claim idle time.
-                    LogProcessingFailed(logger, work.Entry.CaseId, exception.GetType().Name);
-                }
-                finally
-                {
-                    Release([work.Entry]);
-                }
+                // The lane's slot is for the call: once the intake has answered, the outcome is written while the
+                // worker takes its next case, so a destination's pace is not bounded by Redis's fsync latency.
+                var called = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var delivering = DeliverAsync(lane, work, called);
+                Track(delivering.ContinueWith(
+                    done =>
+                    {
+                        if (done.Exception is { } failure)
+                        {
+                            // The entry stays pending and is taken over after the claim idle time.
+                            LogProcessingFailed(logger, work.Entry.CaseId, failure.InnerException?.GetType().Name ?? failure.GetType().Name);
+                        }
+
+                        Release([work.Entry]);
+                    },
+                    TaskScheduler.Default));
+                await Task.WhenAny(called.Task, delivering).ConfigureAwait(false);
             }
 
             lane.RemoveWorker();
@@ -227,8 +236,8 @@ internal sealed partial class DeliveryEngine(
         }
     }
 
-    /// <summary>One delivery cycle of one case: the call with its quick retries, then one transition.</summary>
-    private async Task DeliverAsync(DeliveryLane lane, DeliveryWork work)
+    /// <summary>One delivery cycle of one case: the call with its quick retries (then <paramref name="called"/> is set), then one transition.</summary>
+    private async Task DeliverAsync(DeliveryLane lane, DeliveryWork work, TaskCompletionSource called)
     {
         if (_held.TryGetValue(work.Entry.EntryId, out var held) && held.Lost)
         {
@@ -273,6 +282,8 @@ internal sealed partial class DeliveryEngine(
                     }
                 },
                 CancellationToken.None).ConfigureAwait(false);
+            lane.CallEnded();
+            called.TrySetResult();
             lane.Resumed();
             var outcome = await ApplyAsync(work, CaseLifecycle.Delivered(work.Status, clock.GetUtcNow(), failedCalls, receipt.ReceiptId), "delivered").ConfigureAwait(false);
             if (outcome == TransitionResult.Applied)
@@ -282,6 +293,8 @@ internal sealed partial class DeliveryEngine(
         }
         catch (Exception failure) when (failure is RpcException or BrokenCircuitException or EndpointUnusableException)
         {
+            lane.CallEnded();
+            called.TrySetResult();
             switch (DeliveryPipelines.Classify(failure))
             {
                 case CallFailure.CaseRejected:
@@ -318,7 +331,10 @@ internal sealed partial class DeliveryEngine(
         }
         finally
         {
-            lane.CallEnded();
+            if (called.TrySetResult())
+            {
+                lane.CallEnded(); // the call failed in a way not caught above
+            }
         }
     }
 
