@@ -329,16 +329,20 @@ internal sealed partial class Orchestrator
 
     /// <summary>
     /// Polls the intake until every expected case id has arrived, or the bound passes; then reads every receipt,
-    /// keyed by the case id it carried (the earliest, should a case have come under two delivery keys).
+    /// keyed by the case id it carried (the earliest, should a case have come under two delivery keys). The receipts
+    /// are read in full only when enough keys have arrived and more than at the last full read: the intake may hold
+    /// keys that are not expected (a warm-up's stragglers), and reading thousands of receipts five times a second
+    /// through a long wait would load the machine being measured.
     /// </summary>
     private static async Task<IntakeRead> DrainAsync(IntakeStatsService.IntakeStatsServiceClient stats, HashSet<string> expected, TimeSpan bound)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(bound.TotalSeconds * Stopwatch.Frequency);
+        long lastFullRead = -1;
         while (true)
         {
             var counted = await stats.ReadAsync(new ReadRequest { CountOnly = true }, deadline: Deadline(10)).ResponseAsync.ConfigureAwait(false);
             var timedOut = Stopwatch.GetTimestamp() > deadline;
-            if (counted.Distinct >= expected.Count || timedOut)
+            if ((counted.Distinct >= expected.Count && counted.Distinct > lastFullRead) || timedOut)
             {
                 var read = await stats.ReadAsync(new ReadRequest(), deadline: Deadline(30)).ResponseAsync.ConfigureAwait(false);
                 var byCaseId = new Dictionary<string, Receipt>(read.Receipts.Count, StringComparer.Ordinal);
@@ -355,6 +359,8 @@ internal sealed partial class Orchestrator
                 {
                     return new IntakeRead(byCaseId, read.Calls, read.Distinct);
                 }
+
+                lastFullRead = read.Distinct;
             }
 
             await Task.Delay(200).ConfigureAwait(false);
