@@ -65,7 +65,7 @@ def main(source, target):
         ax.set_xticks(range(len(delivery)))
         ax.set_xticklabels(
             [
-                f"{d['server']}\n{d['label']}{', flaky intake' if d.get('flaky') else ''}: {d['accepted_per_second']:.0f} accepted/s, "
+                f"{d['server']}\n{d['label']}{', flaky intake' if d.get('flaky') else ''}:\n{d['accepted_per_second']:.0f} accepted/s, "
                 f"{d['delivered_per_second_during_load']:.0f} delivered/s ({d['delivered_to_accepted']:.2f})"
                 + ("\n(lower bounds: cases left undelivered)" if d["latency_is_lower_bound"] else "")
                 for d in delivery
