@@ -65,7 +65,7 @@ def main(source, target):
         ax.set_xticks(range(len(delivery)))
         ax.set_xticklabels(
             [
-                f"{d['server']}\n{d['label']}: {d['accepted_per_second']:.0f} accepted/s, "
+                f"{d['server']}\n{d['label']}{', flaky intake' if d.get('flaky') else ''}:\n{d['accepted_per_second']:.0f} accepted/s, "
                 f"{d['delivered_per_second_during_load']:.0f} delivered/s ({d['delivered_to_accepted']:.2f})"
                 + ("\n(lower bounds: cases left undelivered)" if d["latency_is_lower_bound"] else "")
                 for d in delivery
@@ -74,7 +74,7 @@ def main(source, target):
         )
         ax.set_title(
             f"delivery: RouteCase to the first arrival at an external intake, {delivery[0]['concurrency']} calls in flight"
-            " (dashed: the 1 s p99 target)",
+            " (dashed: the 1 s p99 target of the reliable intake)",
             fontsize=10,
         )
         ax.grid(axis="y", which="both", alpha=0.3)

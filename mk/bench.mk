@@ -1,9 +1,9 @@
 # Benchmarks (bench/): throughput, latency and cost per case of the routing server against a bare gRPC echo on the
 # same Kestrel and gRPC settings, and delivery to an external intake against the accept rate of the same run,
 # measured in one run on this machine (bench/README.md says how).
-#   make bench         the full run, about eleven minutes: bench/results/ (results.json, results.md, latency.png,
+#   make bench         the full run, about thirteen minutes: bench/results/ (results.json, results.md, latency.png,
 #                      README-section.md)
-#   make bench-quick   a smoke run of two to three minutes: bench/results/tmp/quick/ (git-ignored)
+#   make bench-quick   a smoke run of about three minutes: bench/results/tmp/quick/ (git-ignored)
 # Neither is part of `make test`: nothing here is added to TEST_PREREQS. Every load targets 127.0.0.1 and is
 # bounded in time. The load tools and the plotting library are Debian's packages, pinned like redis-server.
 H2LOAD_VERSION := 1.52.0-1+deb12u3

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using Grpc.Core;
 using Tokutei.Routing.Bench.Contract;
 using V1 = Tokutei.Routing.V1;
@@ -14,7 +15,8 @@ namespace Tokutei.Routing.Bench;
 /// over its many. Measured per shape: accepted and delivered per second in the window and their ratio, submit →
 /// intake (arrival less the case's create_time, one machine's clock), the drain after the load, and Redis commands
 /// and round trips per delivered case (commandstats less what accepting costs, measured with delivery off; the
-/// server's own round-trip counter).
+/// server's own round-trip counter). Then the one-destination load once more, delivered to a flaky intake (a third
+/// process that fails half its calls): how long after the load it holds every accepted case.
 /// </summary>
 internal sealed partial class Orchestrator
 {
@@ -22,7 +24,19 @@ internal sealed partial class Orchestrator
     public const string RedisCallsCounter = "tokutei_delivery_redis_calls_total";
 
     /// <summary>What the intake received of one case: the first arrival of the delivery key that carried it.</summary>
-    private sealed record IntakeRead(Dictionary<string, Receipt> ByCaseId, long Calls, long Distinct);
+    private sealed record IntakeRead(Dictionary<string, Receipt> ByCaseId, long Calls, long Distinct, long Failed, long LostReplies);
+
+    /// <summary>How unreliable the intake of a run is: the shares of its calls it fails, and of the rest whose reply it drops.</summary>
+    private readonly record struct Flakiness(double FailureRate, double LostReplyRate)
+    {
+        public static readonly Flakiness None = new(0, 0);
+
+        public string[] Arguments() =>
+        [
+            "--Intake:FailureRate", FailureRate.ToString("0.###", CultureInfo.InvariantCulture),
+            "--Intake:LostReplyRate", LostReplyRate.ToString("0.###", CultureInfo.InvariantCulture),
+        ];
+    }
 
     /// <summary>One shape of the load: which application each call sends, and the destinations that makes.</summary>
     private sealed record DeliveryShape(string Key, string Label, string Detail, Func<long, V1.Application> Pick, IReadOnlySet<string> Destinations);
@@ -89,7 +103,8 @@ internal sealed partial class Orchestrator
 
     /// <summary>
     /// The delivery phase: the intake process, then per shape a fresh redis-server and durable server delivering
-    /// to it; last the embedded server with the mix (the in-memory store, a diagnostic without a target).
+    /// to it; then the one-destination shape to a flaky intake; last the embedded server with the mix (the in-memory
+    /// store, a diagnostic without a target).
     /// </summary>
     private async Task<IReadOnlyList<DeliveryResult>> MeasureDeliveryAsync(string logs, List<ProcessMemory> memory, IReadOnlyDictionary<string, AcceptOnlyResult> acceptOnly)
     {
@@ -99,11 +114,7 @@ internal sealed partial class Orchestrator
         _deliveryServers.Add((intake.Name, intake.Arguments));
         await intake.WaitReadyAsync(corpus.Typical, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         var intakeUrl = $"http://127.0.0.1:{intake.Port}";
-        string[] delivery =
-        [
-            "--Delivery:Endpoints:RegionalBureau", intakeUrl,
-            "--Delivery:Endpoints:Municipality", intakeUrl,
-        ];
+        var delivery = DeliveryEndpoints(intakeUrl);
         var shapes = DeliveryShapes();
         Log($"delivery: RouteCase at concurrency {BenchSettings.Primary} for {settings.DeliveryWindow.TotalSeconds:0} s per shape ({string.Join("; ", shapes.Select(s => s.Detail))}), delivered to the intake process {intakeUrl} (pid {intake.Process.Pid}); the backlog drained for at most {settings.DeliveryDrain.TotalSeconds:0} s");
 
@@ -118,7 +129,7 @@ internal sealed partial class Orchestrator
                 _deliveryServers.Add((durable.Name, durable.Arguments));
                 await durable.WaitReadyAsync(shape.Pick(0), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
                 await WaitAcceptingAsync(durable, shape.Pick(0)).ConfigureAwait(false);
-                results.Add(await DeliveryRunAsync(shape, "durable", durable, intake, redis, acceptOnly.GetValueOrDefault(shape.Key)).ConfigureAwait(false));
+                results.Add(await DeliveryRunAsync(shape, "durable", durable, intake, redis, acceptOnly.GetValueOrDefault(shape.Key), settings.DeliveryDrain, Flakiness.None).ConfigureAwait(false));
                 memory.Add(Memory(durable, $"durable with delivery on, {shape.Label}"));
                 await durable.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             }
@@ -126,13 +137,15 @@ internal sealed partial class Orchestrator
             await redis.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
 
+        results.Add(await MeasureFlakyDeliveryAsync(shapes[0], logs, memory, acceptOnly.GetValueOrDefault(shapes[0].Key)).ConfigureAwait(false));
+
         var many = shapes[^1];
         using (var embedded = Server.Start("embedded-delivering", paths.ServerDll, isEcho: false, logs, delivery))
         {
             _tracked.Add(embedded.Process);
             _deliveryServers.Add((embedded.Name, embedded.Arguments));
             await embedded.WaitReadyAsync(corpus.Typical, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-            results.Add(await DeliveryRunAsync(many, "embedded", embedded, intake, null, null).ConfigureAwait(false));
+            results.Add(await DeliveryRunAsync(many, "embedded", embedded, intake, null, null, settings.DeliveryDrain, Flakiness.None).ConfigureAwait(false));
             memory.Add(Memory(embedded, $"embedded with delivery on, {many.Label}"));
             await embedded.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
@@ -142,20 +155,78 @@ internal sealed partial class Orchestrator
         return results;
     }
 
-    private async Task<DeliveryResult> DeliveryRunAsync(DeliveryShape shape, string store, Server server, Server intake, RedisServer? redis, AcceptOnlyResult? acceptOnly)
+    private static string[] DeliveryEndpoints(string intakeUrl) =>
+    [
+        "--Delivery:Endpoints:RegionalBureau", intakeUrl,
+        "--Delivery:Endpoints:Municipality", intakeUrl,
+    ];
+
+    /// <summary>
+    /// The delivery promise for a destination that fails part of its calls: an intake failing half its calls holds
+    /// every case of the load within a minute after the load ends. A third intake process, started with
+    /// <see cref="BenchSettings.FlakyFailureRate"/> and <see cref="BenchSettings.FlakyLostReplyRate"/>, a fresh
+    /// redis-server and a durable server with the server's own delivery settings (only the endpoints are set), the
+    /// same one-destination load; then the bench waits at most <see cref="BenchSettings.FlakyDrain"/> for the last case.
+    /// </summary>
+    private async Task<DeliveryResult> MeasureFlakyDeliveryAsync(DeliveryShape shape, string logs, List<ProcessMemory> memory, AcceptOnlyResult? acceptOnly)
+    {
+        var flakiness = new Flakiness(BenchSettings.FlakyFailureRate, BenchSettings.FlakyLostReplyRate);
+        using var intake = Server.Start("intake-flaky", paths.EchoDll, isEcho: true, logs, flakiness.Arguments());
+        _tracked.Add(intake.Process);
+        _deliveryServers.Add((intake.Name, intake.Arguments));
+        await intake.WaitReadyAsync(corpus.Typical, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        var intakeUrl = $"http://127.0.0.1:{intake.Port}";
+        Log($"delivery to a flaky intake: RouteCase at concurrency {BenchSettings.Primary} for {settings.DeliveryWindow.TotalSeconds:0} s ({shape.Detail}), delivered to the intake process {intakeUrl} (pid {intake.Process.Pid}) that fails {flakiness.FailureRate * 100:0.#}% of its calls before recording and drops the reply of {flakiness.LostReplyRate * 100:0.#}% of the rest; every case awaited for at most {settings.FlakyDrain.TotalSeconds:0} s after the load");
+
+        DeliveryResult result;
+        using var redis = RedisServer.Start("redis-delivery-flaky", Path.Combine(paths.Scratch, "redis-delivery-flaky"));
+        _tracked.Add(redis.Process);
+        await redis.WaitReadyAsync().ConfigureAwait(false);
+        using (var durable = Server.Start("durable-delivering-flaky", paths.ServerDll, isEcho: false, logs, [.. Server.DurableSettings(redis.Port), .. DeliveryEndpoints(intakeUrl)]))
+        {
+            _tracked.Add(durable.Process);
+            _deliveryServers.Add((durable.Name, durable.Arguments));
+            await durable.WaitReadyAsync(shape.Pick(0), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await WaitAcceptingAsync(durable, shape.Pick(0)).ConfigureAwait(false);
+            result = await DeliveryRunAsync(shape, "durable", durable, intake, redis, acceptOnly, settings.FlakyDrain, flakiness).ConfigureAwait(false);
+            memory.Add(Memory(durable, $"durable with delivery on, {shape.Label}, to the flaky intake"));
+            await durable.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+
+        await redis.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        memory.Add(Memory(intake, "the flaky intake of the delivery phase (the echo program with --Intake:FailureRate and --Intake:LostReplyRate)"));
+        await intake.Process.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<DeliveryResult> DeliveryRunAsync(DeliveryShape shape, string store, Server server, Server intake, RedisServer? redis, AcceptOnlyResult? acceptOnly, TimeSpan drainBound, Flakiness flakiness)
     {
         var stats = new IntakeStatsService.IntakeStatsServiceClient(intake.Client.First);
 
-        // Warm the accept and delivery paths (bounded in calls, so that a slow engine's backlog stays small), and
-        // let that backlog drain before measuring.
-        var warm = new ConcurrentBag<string>();
-        await server.Client.RunAsync(BenchSettings.Primary, settings.ClientWarm * 2, RouteCall((c, _) => { warm.Add(c.CaseId); return Task.CompletedTask; }, shape.Pick), settings.DeliveryWarmCalls).ConfigureAwait(false);
-        var warmIds = warm.ToHashSet(StringComparer.Ordinal);
-        var warmRead = await DrainAsync(stats, warmIds, settings.DeliveryWarmDrain).ConfigureAwait(false);
-        var warmLeft = warmIds.Count(id => !warmRead.ByCaseId.ContainsKey(id));
-        if (warmLeft > 0)
+        var warmLeft = 0;
+        if (flakiness == Flakiness.None)
         {
-            Note($"{server.Name}: {warmLeft:N0} of {warmIds.Count:N0} warm-up cases were still undelivered {settings.DeliveryWarmDrain.TotalSeconds:0} s after the warm-up; delivering them competed with the measured window (they are not counted among its deliveries, but Redis commands and round trips are divided by every case the intake received, these included)");
+            // Warm the accept and delivery paths (bounded in calls, so that a slow engine's backlog stays small), and
+            // let that backlog drain before measuring.
+            var warm = new ConcurrentBag<string>();
+            await server.Client.RunAsync(BenchSettings.Primary, settings.ClientWarm * 2, RouteCall((c, _) => { warm.Add(c.CaseId); return Task.CompletedTask; }, shape.Pick), settings.DeliveryWarmCalls).ConfigureAwait(false);
+            var warmIds = warm.ToHashSet(StringComparer.Ordinal);
+            var warmRead = await DrainAsync(stats, warmIds, settings.DeliveryWarmDrain).ConfigureAwait(false);
+            warmLeft = warmIds.Count(id => !warmRead.ByCaseId.ContainsKey(id));
+            if (warmLeft > 0)
+            {
+                Note($"{server.Name}: {warmLeft:N0} of {warmIds.Count:N0} warm-up cases were still undelivered {settings.DeliveryWarmDrain.TotalSeconds:0} s after the warm-up; delivering them competed with the measured window (they are not counted among its deliveries, but Redis commands and round trips are divided by every case the intake received, these included)");
+            }
+        }
+        else
+        {
+            // A flaky intake takes far longer than the warm-up drain to receive a warm-up's cases, and the promise is
+            // about the load's: warm the server with ExplainRoute alone (the API, the decision), so that the only cases
+            // ahead of the window's are the one WaitAcceptingAsync sent.
+            await server.Client.RunAsync(
+                BenchSettings.Primary,
+                settings.ClientWarm * 2,
+                (channel, n) => new V1.RoutingService.RoutingServiceClient(channel).ExplainRouteAsync(new V1.ExplainRouteRequest { Application = shape.Pick(n) }, deadline: Deadline(30)).ResponseAsync).ConfigureAwait(false);
         }
 
         await stats.ResetAsync(new ResetRequest(), deadline: Deadline(10)).ResponseAsync.ConfigureAwait(false);
@@ -174,7 +245,7 @@ internal sealed partial class Orchestrator
             settings.DeliveryWindow,
             RouteCall((c, at) => { sent[c.CaseId] = c.CreateTime is { } t ? (t.Seconds * 1_000_000) + (t.Nanos / 1000) : at; return Task.CompletedTask; }, shape.Pick)).ConfigureAwait(false);
         var loadEnded = UnixMicros();
-        var read = await DrainAsync(stats, sent.Keys.ToHashSet(StringComparer.Ordinal), settings.DeliveryDrain).ConfigureAwait(false);
+        var read = await DrainAsync(stats, sent.Keys.ToHashSet(StringComparer.Ordinal), drainBound).ConfigureAwait(false);
         var drained = UnixMicros();
 
         // The server records a delivery (its completion script) after the intake has answered: give the last ones a
@@ -191,6 +262,7 @@ internal sealed partial class Orchestrator
         var last = started;
         long deliveredDuringLoad = 0;
         long delivered = 0;
+        long late = 0;
         var destinations = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (caseId, created) in sent)
         {
@@ -199,6 +271,7 @@ internal sealed partial class Orchestrator
                 delivered++;
                 var create = receipt.CreateUnixMicros > 0 ? receipt.CreateUnixMicros : created;
                 latencies.Add((int)Math.Clamp(receipt.ReceivedUnixMicros - create, 0, int.MaxValue));
+                late += receipt.ReceivedUnixMicros - create > 1_000_000 ? 1 : 0;
                 last = Math.Max(last, receipt.ReceivedUnixMicros);
                 deliveredDuringLoad += receipt.ReceivedUnixMicros <= loadEnded ? 1 : 0;
                 destinations.Add(receipt.DestinationCode);
@@ -206,6 +279,7 @@ internal sealed partial class Orchestrator
             else
             {
                 latencies.Add((int)Math.Clamp(drained - created, 0, int.MaxValue));
+                late++;
             }
         }
 
@@ -276,11 +350,17 @@ internal sealed partial class Orchestrator
             delivered,
             accepted - delivered,
             delivered == accepted ? Math.Max(0, (last - loadEnded) / 1e6) : null,
-            settings.DeliveryDrain.TotalSeconds,
+            drainBound.TotalSeconds,
             Latency.FromMicros([.. latencies]),
             delivered < accepted,
             read.Calls,
             read.Distinct,
+            flakiness.FailureRate,
+            flakiness.LostReplyRate,
+            read.Failed,
+            read.LostReplies,
+            read.Distinct > 0 ? Math.Round((double)read.Calls / read.Distinct, 2) : null,
+            late,
             shape.Destinations.Count,
             destinations.Count,
             unexpected,
@@ -297,10 +377,10 @@ internal sealed partial class Orchestrator
             roundTripsPerDelivered,
             usage.OtherCores,
             load.Failures);
-        Log($"  {server.Name}: {result.AcceptedPerSecond:0} accepted/s, {result.DeliveredPerSecondDuringLoad:0} delivered/s in the window (ratio {result.DeliveredToAccepted:0.00}); {delivered}/{accepted} delivered, drain {(result.DrainSeconds is { } d ? $"{d:0.00} s" : $"> {settings.DeliveryDrain.TotalSeconds:0} s")}; submit→intake p50 {(result.LatencyIsLowerBound ? "≥ " : string.Empty)}{result.SubmitToIntakeMs.P50:0.0} p99 {(result.LatencyIsLowerBound ? "≥ " : string.Empty)}{result.SubmitToIntakeMs.P99:0.0} ms; destinations {destinations.Count}/{shape.Destinations.Count}; intake calls {read.Calls} for {read.Distinct} keys; server {result.ServerCpuUsPerCase:0} µs/case{(result.RedisCommandsPerDeliveredCase is { } rc ? $"; Redis {rc:0.##} commands per delivered case ({string.Join(", ", commandsByName!.Select(c => $"{c.Key} {c.Value}"))})" : string.Empty)}; round trips per delivered case {(roundTripsPerDelivered is { } rt ? rt.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : "n/a")}; GetCase DELIVERED {deliveredInSample}/{sample.Count}; others used {usage.OtherCores:0.00} cores{Failures(load.Failures)}");
+        Log($"  {server.Name}: {result.AcceptedPerSecond:0} accepted/s, {result.DeliveredPerSecondDuringLoad:0} delivered/s in the window (ratio {result.DeliveredToAccepted:0.00}); {delivered}/{accepted} delivered, drain {(result.DrainSeconds is { } d ? $"{d:0.00} s" : $"> {drainBound.TotalSeconds:0} s")}; submit→intake p50 {(result.LatencyIsLowerBound ? "≥ " : string.Empty)}{result.SubmitToIntakeMs.P50:0.0} p99 {(result.LatencyIsLowerBound ? "≥ " : string.Empty)}{result.SubmitToIntakeMs.P99:0.0} ms; destinations {destinations.Count}/{shape.Destinations.Count}; intake calls {read.Calls} for {read.Distinct} keys{(flakiness == Flakiness.None ? string.Empty : $" ({read.Failed} failed before recording, {read.LostReplies} replies dropped; {late} cases arrived more than 1 s after submit)")}; server {result.ServerCpuUsPerCase:0} µs/case{(result.RedisCommandsPerDeliveredCase is { } rc ? $"; Redis {rc:0.##} commands per delivered case ({string.Join(", ", commandsByName!.Select(c => $"{c.Key} {c.Value}"))})" : string.Empty)}; round trips per delivered case {(roundTripsPerDelivered is { } rt ? rt.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) : "n/a")}; GetCase DELIVERED {deliveredInSample}/{sample.Count}; others used {usage.OtherCores:0.00} cores{Failures(load.Failures)}");
         if (delivered < accepted)
         {
-            Note($"{server.Name}: {accepted - delivered:N0} of {accepted:N0} accepted cases were not at the intake {settings.DeliveryDrain.TotalSeconds:0} s after the load ended");
+            Note($"{server.Name}: {accepted - delivered:N0} of {accepted:N0} accepted cases were not at the intake {drainBound.TotalSeconds:0} s after the load ended");
         }
 
         if (unexpected.Count > 0 || (delivered == accepted && destinations.Count != shape.Destinations.Count))
@@ -329,16 +409,20 @@ internal sealed partial class Orchestrator
 
     /// <summary>
     /// Polls the intake until every expected case id has arrived, or the bound passes; then reads every receipt,
-    /// keyed by the case id it carried (the earliest, should a case have come under two delivery keys).
+    /// keyed by the case id it carried (the earliest, should a case have come under two delivery keys). The receipts
+    /// are read in full only when enough keys have arrived and more than at the last full read: the intake may hold
+    /// keys that are not expected (a warm-up's stragglers), and reading thousands of receipts five times a second
+    /// through a long wait would load the machine being measured.
     /// </summary>
     private static async Task<IntakeRead> DrainAsync(IntakeStatsService.IntakeStatsServiceClient stats, HashSet<string> expected, TimeSpan bound)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(bound.TotalSeconds * Stopwatch.Frequency);
+        long lastFullRead = -1;
         while (true)
         {
             var counted = await stats.ReadAsync(new ReadRequest { CountOnly = true }, deadline: Deadline(10)).ResponseAsync.ConfigureAwait(false);
             var timedOut = Stopwatch.GetTimestamp() > deadline;
-            if (counted.Distinct >= expected.Count || timedOut)
+            if ((counted.Distinct >= expected.Count && counted.Distinct > lastFullRead) || timedOut)
             {
                 var read = await stats.ReadAsync(new ReadRequest(), deadline: Deadline(30)).ResponseAsync.ConfigureAwait(false);
                 var byCaseId = new Dictionary<string, Receipt>(read.Receipts.Count, StringComparer.Ordinal);
@@ -353,8 +437,10 @@ internal sealed partial class Orchestrator
 
                 if (expected.All(byCaseId.ContainsKey) || timedOut)
                 {
-                    return new IntakeRead(byCaseId, read.Calls, read.Distinct);
+                    return new IntakeRead(byCaseId, read.Calls, read.Distinct, read.Failed, read.LostReplies);
                 }
+
+                lastFullRead = read.Distinct;
             }
 
             await Task.Delay(200).ConfigureAwait(false);

@@ -110,6 +110,7 @@ internal sealed class Report(
         "Durable Redis: Debian redis-server with appendonly yes, appendfsync always, maxmemory-policy noeviction, in a temporary folder.",
         $"Delivery: per shape a fresh durable redis-server and a durable server with delivery on, both endpoints (--Delivery:Endpoints:RegionalBureau and :Municipality) pointed at the bench intake, a separate process on 127.0.0.1 that dedupes on delivery_key and keeps each key's first arrival with the case id, create_time and destination it carried. A warm-up of at most {settings.DeliveryWarmCalls:N0} calls is drained (at most {settings.DeliveryWarmDrain.TotalSeconds:0} s) and the intake reset; then RouteCase at c{BenchSettings.Primary} (.NET client, fresh request_id per call) for {settings.DeliveryWindow.TotalSeconds:0} s, and at most {settings.DeliveryDrain.TotalSeconds:0} s for the backlog to drain.",
         "Delivered ÷ accepted: of the cases accepted in the load window, those the intake first received within that same window, over all of them (one wall-clock window for both rates). Submit → intake: the intake's first arrival less the case's create_time (the server's clock; same machine); a case still undelivered when the drain ends counts with the time it had waited by then, so those percentiles are lower bounds (≥). Drain: the last arrival less the end of the load, when every accepted case arrived within the bound.",
+        $"Flaky intake: the one-destination load once more, on a fresh redis-server and durable server with the server's own delivery settings (only the endpoints set), delivered to a third intake process started with --Intake:FailureRate {BenchSettings.FlakyFailureRate.ToString(Invariant)} (that share of calls answered UNAVAILABLE before anything is recorded) and --Intake:LostReplyRate {BenchSettings.FlakyLostReplyRate.ToString(Invariant)} (of the other calls, that share recorded and then answered UNAVAILABLE, as if the reply were lost). Measured as the other runs, except that the server is warmed with ExplainRoute alone (a flaky intake would still be receiving a warm-up's cases when the window starts, and the promise is about the load's), and the bench waits at most {settings.FlakyDrain.TotalSeconds:0} s after the load for every accepted case to be at the intake (target ≤ {FlakyDrainGoalSeconds:0} s); intake calls per delivered case are every call the intake had (failed ones included) over the distinct keys it received (the readiness probe's one case included).",
         $"Redis per delivered case: INFO commandstats over the window and the drain, less the idle server's background by rate and less the accepted cases at the commands per accepted case of the accept-only phase (the same load on the durable server with --Delivery:Enabled false, measured in this run), divided by the cases the intake received. Round trips: the delta of the server's {Orchestrator.RedisCallsCounter} on /metrics over the same interval and cases; n/a when the server does not expose it.",
     ];
 
@@ -169,14 +170,32 @@ internal sealed class Report(
     /// <summary>"≥ " when some cases were still undelivered at the end of the drain: their times are lower bounds.</summary>
     private static string Bound(DeliveryResult d) => d.LatencyIsLowerBound ? "≥ " : string.Empty;
 
-    /// <summary>The runs the delivery targets judge: the durable server, every shape.</summary>
-    private IReadOnlyList<DeliveryResult> DurableDelivery => [.. delivery.Where(d => d.Store == "durable")];
+    /// <summary>The runs the delivery targets judge: the durable server, every shape, delivering to the reliable intake.</summary>
+    private IReadOnlyList<DeliveryResult> DurableDelivery => [.. delivery.Where(d => d.Store == "durable" && !d.Flaky)];
+
+    /// <summary>The runs to the flaky intake, judged by their own target: every case at the intake within a minute of the load's end.</summary>
+    private IReadOnlyList<DeliveryResult> FlakyDelivery => [.. delivery.Where(d => d.Flaky)];
 
     public const double DeliveryRatioGoal = 0.95;
     public const double DeliveryP99GoalMs = 1000;
     public const double DrainGoalSeconds = 2;
     public const double DeliveryCommandsGoal = 6;
     public const double DeliveryRoundTripsGoal = 2;
+    public const double FlakyDrainGoalSeconds = 60;
+
+    /// <summary>A run's label, with its intake when that is the flaky one.</summary>
+    private static string RunLabel(DeliveryResult d) => d.Flaky ? d.Label + ", flaky intake" : d.Label;
+
+    private static string Percent(double share) => (share * 100).ToString("0.#", Invariant) + "%";
+
+    /// <summary>What the flaky intake was set to do.</summary>
+    private static string Flakiness(DeliveryResult d) =>
+        $"fails {Percent(d.IntakeFailureRate)} of its calls with UNAVAILABLE before recording anything, and drops the reply (UNAVAILABLE after recording) of {Percent(d.IntakeLostReplyRate)} of the rest";
+
+    /// <summary>What the flaky intake did: the shares it failed and whose replies it dropped, of the calls it had.</summary>
+    private static string FlakinessMeasured(DeliveryResult d) => d.IntakeCalls == 0
+        ? "no calls"
+        : $"{d.IntakeCalls:N0} calls for {d.IntakeDistinct:N0} keys, {Percent((double)d.IntakeFailedCalls / d.IntakeCalls)} failed before recording, replies dropped for {Percent(d.IntakeCalls > d.IntakeFailedCalls ? (double)d.IntakeLostReplies / (d.IntakeCalls - d.IntakeFailedCalls) : 0)} of the rest";
 
     private static string Drain(DeliveryResult d) => d.DrainSeconds is { } s
         ? s.ToString("0.00", Invariant) + " s"
@@ -253,6 +272,7 @@ internal sealed class Report(
         }
 
         DeliveryTargets(targets);
+        FlakyTargets(targets);
 
         var typical = rules.FirstOrDefault(r => r.Benchmark == "DecideTypical");
         if (typical is not null)
@@ -317,6 +337,43 @@ internal sealed class Report(
             r => r.RedisRoundTripsPerDeliveredCase is { } t ? t <= DeliveryRoundTripsGoal : null);
     }
 
+    /// <summary>
+    /// The promise for a destination that fails part of its calls (DESIGN "Delivery"): an intake failing half its calls
+    /// receives every case of the load within a minute after the load ends. The server runs its own delivery settings.
+    /// </summary>
+    private void FlakyTargets(List<TargetResult> targets)
+    {
+        foreach (var r in FlakyDelivery)
+        {
+            var met = FlakyMet(r);
+            targets.Add(new TargetResult(
+                "Delivery to a flaky intake: every accepted case at the intake after the load",
+                FormattableString.Invariant($"≤ {FlakyDrainGoalSeconds:0} s after the load ends (an intake failing {Percent(r.IntakeFailureRate)} of its calls; {Percent(r.IntakeLostReplyRate)} of the other replies dropped), {r.Label}"),
+                FormattableString.Invariant($"{Drain(r)}; {r.Delivered:N0} of {r.Accepted:N0} cases at the intake; {Per(r.IntakeCallsPerDeliveredCase)} intake calls per delivered case{(met is null ? "; not judged: the wait was shorter than the target" : string.Empty)}"),
+                met,
+                met switch
+                {
+                    true => "met",
+                    false when r.DrainSeconds is { } late => FormattableString.Invariant($"missed: the last case arrived {late:0.0} s after the load"),
+                    false => FormattableString.Invariant($"missed: {r.Undelivered:N0} of {r.Accepted:N0} cases not at the intake {r.DrainBoundSeconds:0} s after the load"),
+                    null => FormattableString.Invariant($"not judged: {r.Undelivered:N0} of {r.Accepted:N0} cases not at the intake when the wait ended, {r.DrainBoundSeconds:0} s after the load, short of the {FlakyDrainGoalSeconds:0} s target (`make bench` waits longer)"),
+                }));
+        }
+    }
+
+    /// <summary>
+    /// Met when the last case arrived within the goal; missed when it arrived later or the wait, at least as long as
+    /// the goal, ran out; not judged when a wait shorter than the goal (the quick run's) ran out.
+    /// </summary>
+    private static bool? FlakyMet(DeliveryResult r) => r.DrainSeconds is { } d ? d <= FlakyDrainGoalSeconds : r.DrainBoundSeconds >= FlakyDrainGoalSeconds ? false : null;
+
+    private static string FlakyVerdict(DeliveryResult r) => FlakyMet(r) switch
+    {
+        true => string.Empty,
+        false => " (**missed**)",
+        null => " (not judged: the wait is shorter than the target)",
+    };
+
     /// <summary>Where the time goes, from CPU per call at the primary concurrency (the steadiest figure on a shared box).</summary>
     private List<string> Analysis(List<SeriesSummary> summaries, List<Comparison> comparisons)
     {
@@ -377,6 +434,22 @@ internal sealed class Report(
             }
 
             lines.Add(FormattableString.Invariant($"Delivery, {run.Label}: with delivery on the durable server accepted {run.AcceptedPerSecond:N0} cases/s against {only.AcceptedPerSecond:N0}/s for the same load with delivery off ({run.AcceptedPerSecond / only.AcceptedPerSecond:0.00}×), and delivered {run.DeliveredToAccepted:0.00} of them within the window. Per accepted case the server spent {run.ServerCpuUsPerCase:0} µs of CPU (delivery off: {only.ServerCpuUsPerCase:0} µs) and redis-server {redisCpu:0} µs ({only.RedisCpuUsPerCase:0} µs), over the window and the drain; Redis ran {Per(run.RedisCommandsPerDeliveredCase)} commands per delivered case for delivery on top of the {only.CommandsPerCase:0.##} of each accept."));
+        }
+
+        foreach (var run in FlakyDelivery)
+        {
+            var reliable = DurableDelivery.FirstOrDefault(d => d.Shape == run.Shape) is { } same ? X(same.DeliveredToAccepted) : "not measured";
+            var line = FormattableString.Invariant($"Delivery to a flaky intake, {run.Label}: the intake {Flakiness(run)}; it had {FlakinessMeasured(run)}, {Per(run.IntakeCallsPerDeliveredCase)} calls per case received. During the load it received {run.DeliveredPerSecondDuringLoad:N0} of the {run.AcceptedPerSecond:N0} cases accepted per second ({X(run.DeliveredToAccepted)}; the reliable intake: {reliable}); {run.ArrivedAfterOneSecond:N0} of the {run.Accepted:N0} accepted cases reached it more than 1 s after they were submitted or not at all.");
+
+            // From the start of the load to the last arrival (or the end of the wait): the pace the intake was fed at.
+            var span = run.WindowSeconds + (run.DrainSeconds ?? run.DrainBoundSeconds);
+            var pace = span > 0 ? run.Delivered / span : 0;
+            if (run.Undelivered > 0 && pace > 0)
+            {
+                line += FormattableString.Invariant($" Over the {span:0} s from the start of the load to the end of the wait it received {pace:N0} cases/s against the {run.AcceptedPerSecond:N0} accepted per second: at that pace the load's {run.Accepted:N0} cases would all be there about {(run.Accepted / pace) - run.WindowSeconds:N0} s after the load ended (an extrapolation, not a measurement).");
+            }
+
+            lines.Add(line);
         }
 
         return lines;
@@ -465,14 +538,14 @@ internal sealed class Report(
         Line();
         Line("## Delivery: accepted against delivered (external intake)");
         Line();
-        Line($"Per shape, a durable server (its own redis-server with the durable settings) with delivery on and both endpoints pointed at the bench intake, a separate process on 127.0.0.1; RouteCase at c{BenchSettings.Primary} for {settings.DeliveryWindow.TotalSeconds:0} s, then at most {settings.DeliveryDrain.TotalSeconds:0} s for the backlog to drain. Delivered ÷ accepted counts the window's accepted cases first received by the intake within the same window; submit → intake is the intake's first arrival less the case's create_time; ≥ marks lower bounds (some cases were still undelivered when the drain ended). Accept only: the same load on the durable server with delivery off (the throughput phase's server, this run). The embedded row (in-memory store, no Redis) is a diagnostic without a target.");
+        Line($"Per shape, a durable server (its own redis-server with the durable settings) with delivery on and both endpoints pointed at the bench intake, a separate process on 127.0.0.1; RouteCase at c{BenchSettings.Primary} for {settings.DeliveryWindow.TotalSeconds:0} s, then at most {settings.DeliveryDrain.TotalSeconds:0} s for the backlog to drain. Delivered ÷ accepted counts the window's accepted cases first received by the intake within the same window; submit → intake is the intake's first arrival less the case's create_time; ≥ marks lower bounds (some cases were still undelivered when the drain ended). Accept only: the same load on the durable server with delivery off (the throughput phase's server, this run). The flaky-intake row is the one-destination load delivered to an intake that fails part of its calls, awaited for at most {settings.FlakyDrain.TotalSeconds:0} s after the load (its own target, below). The embedded row (in-memory store, no Redis) is a diagnostic without a target.");
         Line();
         Line("| shape | server | accepted/s (accept only) | delivered/s in the window | delivered ÷ accepted | submit→intake p50 | p90 | p99 | max | drained after the load | delivered | intake calls (keys) | destinations at the intake | GetCase DELIVERED (sample) | warm-up cases left | others' cores | failures |");
         Line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var d in delivery)
         {
             var latency = d.SubmitToIntakeMs;
-            Line($"| {d.Label} | {d.Server} | {F(d.AcceptedPerSecond, "N0")} ({(d.AcceptOnlyPerSecond is { } a ? F(a, "N0") : "–")}) | {F(d.DeliveredPerSecondDuringLoad, "N0")} | {F(d.DeliveredToAccepted, "0.00")} | {Bound(d)}{Ms(latency.P50)} | {Bound(d)}{Ms(latency.P90)} | {Bound(d)}{Ms(latency.P99)} | {Bound(d)}{Ms(latency.Max)} | {Drain(d)} | {d.Delivered:N0}/{d.Accepted:N0} | {d.IntakeCalls:N0} ({d.IntakeDistinct:N0}) | {d.DestinationsSeen}/{d.DestinationsExpected}{(d.UnexpectedDestinations.Count > 0 ? " (unexpected: " + string.Join(", ", d.UnexpectedDestinations) + ")" : string.Empty)} | {d.SampledDelivered}/{d.Sampled} | {d.WarmBacklogLeft:N0} | {F(d.OtherCores, "0.00")} | {d.Failures.Values.Sum()} |");
+            Line($"| {RunLabel(d)} | {d.Server} | {F(d.AcceptedPerSecond, "N0")} ({(d.AcceptOnlyPerSecond is { } a ? F(a, "N0") : "–")}) | {F(d.DeliveredPerSecondDuringLoad, "N0")} | {F(d.DeliveredToAccepted, "0.00")} | {Bound(d)}{Ms(latency.P50)} | {Bound(d)}{Ms(latency.P90)} | {Bound(d)}{Ms(latency.P99)} | {Bound(d)}{Ms(latency.Max)} | {Drain(d)} | {d.Delivered:N0}/{d.Accepted:N0} | {d.IntakeCalls:N0} ({d.IntakeDistinct:N0}) | {d.DestinationsSeen}/{d.DestinationsExpected}{(d.UnexpectedDestinations.Count > 0 ? " (unexpected: " + string.Join(", ", d.UnexpectedDestinations) + ")" : string.Empty)} | {d.SampledDelivered}/{d.Sampled} | {d.WarmBacklogLeft:N0} | {F(d.OtherCores, "0.00")} | {d.Failures.Values.Sum()} |");
         }
 
         Line();
@@ -484,7 +557,29 @@ internal sealed class Report(
         {
             var only = d.Store == "durable" ? acceptOnly.FirstOrDefault(a => a.Shape == d.Label) : null;
             var byName = d.RedisCommandsPerDeliveredCaseByName is null ? "–" : string.Join(", ", d.RedisCommandsPerDeliveredCaseByName.Select(c => $"{c.Key} {c.Value.ToString("0.##", Invariant)}"));
-            Line($"| {d.Label} | {d.Server} | {(d.RedisCommandsPerAcceptedCase is { } ca ? F(ca, "0.###") : "–")} | {(d.Store == "durable" ? Per(d.RedisCommandsPerDeliveredCase) : "–")} | {byName} | {(d.RedisScriptsPerDeliveredCase is { } sc ? F(sc, "0.##") : "–")} | {(d.Store == "durable" ? Per(d.RedisRoundTripsPerDeliveredCase) : "–")} | {F(d.ServerCpuUsPerCase, "0")} ({(only is null ? "–" : F(only.ServerCpuUsPerCase, "0"))}) | {(d.RedisCpuUsPerCase is { } r ? F(r, "0") : "–")} ({(only is null ? "–" : F(only.RedisCpuUsPerCase, "0"))}) | {F(d.IntakeCpuUsPerCase, "0")} |");
+            Line($"| {RunLabel(d)} | {d.Server} | {(d.RedisCommandsPerAcceptedCase is { } ca ? F(ca, "0.###") : "–")} | {(d.Store == "durable" ? Per(d.RedisCommandsPerDeliveredCase) : "–")} | {byName} | {(d.RedisScriptsPerDeliveredCase is { } sc ? F(sc, "0.##") : "–")} | {(d.Store == "durable" ? Per(d.RedisRoundTripsPerDeliveredCase) : "–")} | {F(d.ServerCpuUsPerCase, "0")} ({(only is null ? "–" : F(only.ServerCpuUsPerCase, "0"))}) | {(d.RedisCpuUsPerCase is { } r ? F(r, "0") : "–")} ({(only is null ? "–" : F(only.RedisCpuUsPerCase, "0"))}) | {F(d.IntakeCpuUsPerCase, "0")} |");
+        }
+
+        foreach (var d in FlakyDelivery)
+        {
+            Line();
+            Line($"## Delivery to a flaky intake ({d.Label})");
+            Line();
+            Line(FormattableString.Invariant($"The intake {Flakiness(d)}; the server keeps its own delivery settings. Target: every accepted case at the intake ≤ {FlakyDrainGoalSeconds:0} s after the load ends (awaited for at most {d.DrainBoundSeconds:0} s)."));
+            Line();
+            Line("| figure | measured |");
+            Line("|---|---|");
+            Line($"| accepted/s (accept only) | {F(d.AcceptedPerSecond, "N0")} ({(d.AcceptOnlyPerSecond is { } a ? F(a, "N0") : "–")}) |");
+            Line($"| delivered/s during the load | {F(d.DeliveredPerSecondDuringLoad, "N0")} |");
+            Line($"| delivered ÷ accepted during the load | {F(d.DeliveredToAccepted, "0.00")} |");
+            Line($"| submit → intake p50 / p90 / p99 / max | {Bound(d)}{Ms(d.SubmitToIntakeMs.P50)} / {Bound(d)}{Ms(d.SubmitToIntakeMs.P90)} / {Bound(d)}{Ms(d.SubmitToIntakeMs.P99)} / {Bound(d)}{Ms(d.SubmitToIntakeMs.Max)} |");
+            Line($"| cases at the intake more than 1 s after submit | {d.ArrivedAfterOneSecond:N0} of {d.Accepted:N0} |");
+            Line($"| every accepted case at the intake after the load | {Drain(d)}{(FlakyMet(d) == true ? " (met)" : FlakyVerdict(d))} |");
+            Line($"| missing when the wait ended | {d.Undelivered:N0} |");
+            Line($"| intake calls per delivered case | {Per(d.IntakeCallsPerDeliveredCase)} |");
+            Line($"| what the intake did | {FlakinessMeasured(d)} |");
+            Line($"| GetCase DELIVERED (sample) | {d.SampledDelivered}/{d.Sampled} |");
+            Line($"| others' cores during the run | {F(d.OtherCores, "0.00")}{(d.OtherCores > BenchSettings.MaxOtherCores ? " (**disturbed**: not repeated)" : string.Empty)} |");
         }
 
         Line();
@@ -568,6 +663,21 @@ internal sealed class Report(
         Row("Redis commands per delivered case", r => Per(r.RedisCommandsPerDeliveredCase), r => r.RedisCommandsPerDeliveredCase is { } c ? c <= DeliveryCommandsGoal : null, FormattableString.Invariant($"≤ {DeliveryCommandsGoal:0}"));
         Row("Redis round trips per delivered case", r => Per(r.RedisRoundTripsPerDeliveredCase), r => r.RedisRoundTripsPerDeliveredCase is { } t ? t <= DeliveryRoundTripsGoal : null, FormattableString.Invariant($"≤ {DeliveryRoundTripsGoal:0}"));
         Row("others' cores during the run", r => r.OtherCores.ToString("0.00", Invariant) + (r.OtherCores > BenchSettings.MaxOtherCores ? " (**disturbed**: not repeated)" : string.Empty), null, FormattableString.Invariant($"quiet: ≤ {BenchSettings.MaxOtherCores}"));
+        foreach (var d in FlakyDelivery)
+        {
+            line(string.Empty);
+            line(FormattableString.Invariant($"Delivery to a flaky intake: the same one-destination load, its intake failing part of its calls ({Flakiness(d)}); the server runs its own delivery settings."));
+            line(string.Empty);
+            line($"| delivery to a flaky intake, durable, c{BenchSettings.Primary} | {d.Label} | target |");
+            line("|---|---|---|");
+            line(FormattableString.Invariant($"| accepted/s (accept only) | {d.AcceptedPerSecond:N0} ({(d.AcceptOnlyPerSecond is { } a ? a.ToString("N0", Invariant) : "–")}) | – |"));
+            line(FormattableString.Invariant($"| delivered/s during the load | {d.DeliveredPerSecondDuringLoad:N0} ({X(d.DeliveredToAccepted)} of accepted) | – |"));
+            line($"| submit → intake p50 / p99 | {Bound(d)}{Ms(d.SubmitToIntakeMs.P50)} / {Bound(d)}{Ms(d.SubmitToIntakeMs.P99)} | – |");
+            line(FormattableString.Invariant($"| every accepted case at the intake after the load | {Drain(d)}{FlakyVerdict(d)} | ≤ {FlakyDrainGoalSeconds:0} s |"));
+            line($"| intake calls per delivered case | {Per(d.IntakeCallsPerDeliveredCase)} | – |");
+            line(FormattableString.Invariant($"| others' cores during the run | {d.OtherCores:0.00}{(d.OtherCores > BenchSettings.MaxOtherCores ? " (**disturbed**: not repeated)" : string.Empty)} | quiet: ≤ {BenchSettings.MaxOtherCores} |"));
+        }
+
         foreach (var d in delivery.Where(d => d.Store != "durable"))
         {
             line(string.Empty);
@@ -583,7 +693,7 @@ internal sealed class Report(
 
         Line("## Benchmarks");
         Line();
-        var how = settings.Mode == "full" ? "`make bench` (about eleven minutes; `make bench-quick` is a smoke run of two to three minutes)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
+        var how = settings.Mode == "full" ? "`make bench` (about thirteen minutes; `make bench-quick` is a smoke run of about three minutes)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
         Line($"Measured {machine.Date} on {machine.Cpu} ({machine.Cores} cores, {machine.MemoryMb / 1024:0} GB; a VM shared with other work), commit {machine.Commit}{(machine.Dirty ? " plus uncommitted changes under src/" : string.Empty)}, with {how}. Each figure is a ratio against a bare gRPC echo on the same Kestrel and gRPC settings, measured in the same run, interleaved, medians of {settings.Repetitions} repetition(s) (range in brackets); throughput from h2load where it applies, and from the .NET closed-loop client (which also checks every status) for RouteCase, whose every call needs its own request_id. Details, every series and the method: `bench/results/results.md`; plot: `bench/results/latency.png`.");
         Line();
         Line("| at 16 calls in flight | ours | echo | ratio | target |");

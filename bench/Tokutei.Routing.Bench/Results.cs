@@ -87,6 +87,8 @@ internal sealed record AcceptOnlyResult(
 /// <summary>
 /// One shape of the delivery scenario: RouteCase at the primary concurrency for a fixed window, each accepted case
 /// delivered by the server to an external intake process; rates in the window, submit → intake times, the drain after.
+/// The intake is reliable, or flaky: it fails a share of its calls (<see cref="IntakeFailureRate"/>, before recording)
+/// and drops the reply of a share of the rest (<see cref="IntakeLostReplyRate"/>, after recording).
 /// </summary>
 internal sealed record DeliveryResult(
     string Shape,
@@ -110,6 +112,12 @@ internal sealed record DeliveryResult(
     bool LatencyIsLowerBound,
     long IntakeCalls,
     long IntakeDistinct,
+    double IntakeFailureRate,
+    double IntakeLostReplyRate,
+    long IntakeFailedCalls,
+    long IntakeLostReplies,
+    double? IntakeCallsPerDeliveredCase,
+    long ArrivedAfterOneSecond,
     int DestinationsExpected,
     int DestinationsSeen,
     IReadOnlyList<string> UnexpectedDestinations,
@@ -125,7 +133,11 @@ internal sealed record DeliveryResult(
     double? RedisScriptsPerDeliveredCase,
     double? RedisRoundTripsPerDeliveredCase,
     double OtherCores,
-    IReadOnlyDictionary<string, long> Failures);
+    IReadOnlyDictionary<string, long> Failures)
+{
+    /// <summary>Delivered to the flaky intake (a scenario of its own, judged by its own target), not the reliable one.</summary>
+    public bool Flaky => IntakeFailureRate > 0 || IntakeLostReplyRate > 0;
+}
 
 /// <summary>One benchmark of the rules engine (BenchmarkDotNet, memory diagnoser).</summary>
 internal sealed record RulesResult(string Benchmark, double MeanUs, double MedianUs, double StdDevUs, double AllocatedBytes, double Gen0PerOp);
