@@ -34,9 +34,12 @@ internal sealed class DeliveryOptions
     [Range(0, 10)]
     public int InProcessRetries { get; set; } = 3;
 
-    /// <summary>First delay of the quick retries; they back off exponentially with jitter, or follow RetryInfo.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// First delay of the quick retries; they back off exponentially with jitter, or follow RetryInfo. Short on
+    /// purpose: a retry waits in one of the destination's call slots, and longer outages are the due set's business.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>First delay before a case whose cycle failed is tried again; doubles per cycle up to <see cref="MaxRescheduleDelay"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
