@@ -62,7 +62,7 @@ internal sealed class DeliveryOptions
 
     /// <summary>Calls under way at once to one destination office.</summary>
     [Range(1, 256)]
-    public int ConcurrencyPerDestination { get; set; } = 8;
+    public int ConcurrencyPerDestination { get; set; } = 16;
 
     /// <summary>Cases queued for one destination in this replica; when its queue is full the outbox reader waits.</summary>
     [Range(1, 100_000)]

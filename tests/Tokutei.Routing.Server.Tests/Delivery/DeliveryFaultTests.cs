@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Microsoft.Extensions.Options;
@@ -190,5 +192,66 @@ public sealed partial class DeliveryTests
         var pending = await inspect.GetDatabase().StreamPendingAsync(RedisKeys.Outbox, RedisCaseStore.DeliveryGroup);
         Assert.Equal(0, pending.PendingMessageCount);
         Assert.Single(dead.History, e => e.State == CaseState.DeadLettered);
+    }
+
+    [Fact]
+    public async Task Deliver_ClientCertificateRotatedOnDisk_IsUsedWithoutARestart()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var ca = Security.SecuredServer.Authority("Intake Test CA", caKey);
+        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        using var issued = Security.SecuredServer.Issue(ca, caKey, serverKey, "CN=intake", names.Build(), "1.3.6.1.5.5.7.3.1");
+        using var withKey = issued.CopyWithPrivateKey(serverKey);
+        using var serverCertificate = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+
+        X509Certificate2 Client(ECDsa key, string name)
+        {
+            var clientNames = new SubjectAlternativeNameBuilder();
+            clientNames.AddDnsName(name);
+            return Security.SecuredServer.Issue(ca, caKey, key, "CN=" + name, clientNames.Build(), "1.3.6.1.5.5.7.3.2");
+        }
+
+        using var oldKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var newKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var oldCertificate = Client(oldKey, "router-old");
+        using var newCertificate = Client(newKey, "router-new");
+        var folder = Directory.CreateTempSubdirectory("tkr-mtls-").FullName;
+        var certificateFile = Path.Combine(folder, "tls.crt");
+        var keyFile = Path.Combine(folder, "tls.key");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, "ca.crt"), ca.ExportCertificatePem(), Token);
+            await File.WriteAllTextAsync(certificateFile, oldCertificate.ExportCertificatePem(), Token);
+            await File.WriteAllTextAsync(keyFile, oldKey.ExportPkcs8PrivateKeyPem(), Token);
+
+            // The intake now accepts only the new certificate: the router still presents the old one.
+            await using var redis = await RedisServer.StartAsync();
+            await using var intake = await TestIntake.StartAsync(serverCertificate);
+            intake.RequiredClientThumbprint = newCertificate.Thumbprint;
+            await using var server = await DurableServer.StartAsync(redis, Fast(
+                "--Delivery:Endpoints:Municipality", intake.Address,
+                "--Delivery:Endpoints:RegionalBureau", intake.Address,
+                "--Delivery:Security:Municipality:CaCertificatePath", Path.Combine(folder, "ca.crt"),
+                "--Delivery:Security:Municipality:ClientCertificatePath", certificateFile,
+                "--Delivery:Security:Municipality:ClientKeyPath", keyFile,
+                "--Delivery:MaxAttempts", "3"));
+            var ids = await RouteAsync(server, 4, "CHANGE_OF_RESIDENCE", "142018");
+            await DurableServer.EventuallyAsync(() => Task.FromResult(intake.ClientThumbprints.Contains(oldCertificate.Thumbprint)), "the router presented its old certificate");
+            await DurableServer.EventuallyAsync(() => Task.FromResult(server.Logs.Lines.Any(l => l.Contains("Delivery lane to 142018 paused", StringComparison.Ordinal))), "the lane paused");
+            Assert.Empty(intake.Delivered);
+
+            // The secret is rotated on disk: the next calls present the new certificate, and every case arrives.
+            await File.WriteAllTextAsync(keyFile, newKey.ExportPkcs8PrivateKeyPem(), Token);
+            await File.WriteAllTextAsync(certificateFile, newCertificate.ExportCertificatePem(), Token);
+            await AllDeliveredAsync(server, "142018", 4, TimeSpan.FromSeconds(20));
+            Assert.Equal(ids.Order(), intake.Delivered.Keys.Order());
+            Assert.Empty(await CasesAsync(server, "142018", CaseState.DeadLettered));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

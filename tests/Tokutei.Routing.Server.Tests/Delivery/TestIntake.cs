@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
@@ -22,11 +23,23 @@ public sealed class TestIntake : IAsyncDisposable
 {
     private WebApplication? _app;
 
-    private TestIntake(int port) => Port = port;
+    private readonly X509Certificate2? _serverCertificate;
+
+    private TestIntake(int port, X509Certificate2? serverCertificate)
+    {
+        Port = port;
+        _serverCertificate = serverCertificate;
+    }
 
     public int Port { get; }
 
-    public string Address => $"http://127.0.0.1:{Port}";
+    public string Address => $"{(_serverCertificate is null ? "http" : "https")}://127.0.0.1:{Port}";
+
+    /// <summary>With TLS: a call whose client certificate has another thumbprint is answered UNAUTHENTICATED (null: any).</summary>
+    public string? RequiredClientThumbprint { get; set; }
+
+    /// <summary>With TLS: the thumbprint of every call's client certificate.</summary>
+    public ConcurrentQueue<string> ClientThumbprints { get; } = new();
 
     /// <summary>Share of calls answered UNAVAILABLE before anything is committed.</summary>
     public double FailureRate { get; set; }
@@ -61,9 +74,10 @@ public sealed class TestIntake : IAsyncDisposable
     /// <summary>Every committed delivery's request, for checks on what crossed the wire.</summary>
     public ConcurrentQueue<DeliverCaseRequest> Committed { get; } = new();
 
-    public static async Task<TestIntake> StartAsync()
+    /// <summary>Starts an intake: h2c, or TLS with <paramref name="serverCertificate"/> asking for a client certificate.</summary>
+    public static async Task<TestIntake> StartAsync(X509Certificate2? serverCertificate = null)
     {
-        var intake = new TestIntake(Loopback.FreePort());
+        var intake = new TestIntake(Loopback.FreePort(), serverCertificate);
         await intake.RestartAsync();
         return intake;
     }
@@ -73,7 +87,18 @@ public sealed class TestIntake : IAsyncDisposable
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, o => o.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, o =>
+        {
+            o.Protocols = HttpProtocols.Http2;
+            if (_serverCertificate is not null)
+            {
+                o.UseHttps(_serverCertificate, https =>
+                {
+                    https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                    https.AllowAnyClientCertificate();
+                });
+            }
+        }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(this);
         _app = builder.Build();
@@ -104,6 +129,15 @@ public sealed class TestIntake : IAsyncDisposable
             if (context.RequestHeaders.GetValue("traceparent") is { } traceParent)
             {
                 intake.TraceParents.Enqueue(traceParent);
+            }
+
+            if (context.GetHttpContext().Connection.ClientCertificate is { } certificate)
+            {
+                intake.ClientThumbprints.Enqueue(certificate.Thumbprint);
+                if (intake.RequiredClientThumbprint is { } thumbprint && certificate.Thumbprint != thumbprint)
+                {
+                    throw new RpcException(new Status(StatusCode.Unauthenticated, "client certificate refused by the test intake"));
+                }
             }
 
             if (intake.RequiredToken is { } token && context.RequestHeaders.GetValue("authorization") != "Bearer " + token)

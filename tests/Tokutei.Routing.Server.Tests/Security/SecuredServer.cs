@@ -149,7 +149,7 @@ public sealed class SecuredServer : IAsyncLifetime
         return usable;
     }
 
-    private static X509Certificate2 Authority(string name, ECDsa key)
+    internal static X509Certificate2 Authority(string name, ECDsa key)
     {
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
@@ -158,7 +158,7 @@ public sealed class SecuredServer : IAsyncLifetime
         return request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
     }
 
-    private static X509Certificate2 Issue(X509Certificate2 ca, ECDsa caKey, ECDsa key, string subject, X509Extension names, string usage)
+    internal static X509Certificate2 Issue(X509Certificate2 ca, ECDsa caKey, ECDsa key, string subject, X509Extension names, string usage)
     {
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
