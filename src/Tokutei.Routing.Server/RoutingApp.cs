@@ -8,13 +8,18 @@ namespace Tokutei.Routing.Server;
 /// <summary>Builds the server; used by Program and by the tests, which start the same host on a loopback port.</summary>
 public static class RoutingApp
 {
-    /// <summary>Serves, or runs a maintenance verb (<c>publish-reference</c>).</summary>
+    /// <summary>Serves, or runs a maintenance verb (<c>publish-reference</c>, <c>migrate-redis-layout</c>).</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
         if (args.Length > 0 && args[0] == PublishReferenceCommand.Verb)
         {
             return await PublishReferenceCommand.RunAsync(args).ConfigureAwait(false);
+        }
+
+        if (args.Length > 0 && args[0] == MigrateLayoutCommand.Verb)
+        {
+            return await MigrateLayoutCommand.RunAsync(args).ConfigureAwait(false);
         }
 
         await Build(args).RunAsync().ConfigureAwait(false);

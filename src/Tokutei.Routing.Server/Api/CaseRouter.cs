@@ -81,7 +81,7 @@ internal sealed partial class CaseRouter(
         var now = clock.GetUtcNow();
         var routedCase = new V1.RoutedCase
         {
-            CaseId = Guid.CreateVersion7(now).ToString("D"),
+            CaseId = store.NewCaseId(submitterCode, requestId, now),
             RequestId = requestId,
             Decision = ReplyMapper.Decision(decision, reference.Age),
             State = V1.CaseState.Accepted,

@@ -96,6 +96,9 @@ internal interface ICaseStore
     /// <summary>True when accepted cases survive a restart of this process.</summary>
     bool IsDurable { get; }
 
+    /// <summary>A new case id (a UUIDv7) for the request of this office: a store may choose it so that it says where the case lives.</summary>
+    string NewCaseId(string submitterOfficeCode, string requestId, DateTimeOffset now);
+
     Task<AcceptResult> AcceptAsync(NewCase newCase, CancellationToken cancellationToken);
 
     /// <summary>

@@ -27,6 +27,8 @@ internal sealed class InMemoryCaseStore(TimeProvider clock) : ICaseStore
 
     public bool IsDurable => false;
 
+    public string NewCaseId(string submitterOfficeCode, string requestId, DateTimeOffset now) => Guid.CreateVersion7(now).ToString("D");
+
     public Task<AcceptResult> AcceptAsync(NewCase newCase, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(newCase);

@@ -382,7 +382,7 @@ internal sealed partial class DeliveryEngine(
                         batch = await store.ReleaseDueAsync(clock.GetUtcNow(), ReleaseBatch, stoppingToken).ConfigureAwait(false);
                         released += batch;
                     }
-                    while (batch == ReleaseBatch && !stoppingToken.IsCancellationRequested);
+                    while (batch > 0 && !stoppingToken.IsCancellationRequested);
 
                     if (released > 0)
                     {

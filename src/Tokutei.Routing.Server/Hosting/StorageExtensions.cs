@@ -24,7 +24,8 @@ internal static class StorageExtensions
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddSingleton<DeliveryHealth>();
         builder.Services.AddSingleton<DeliveryEngine>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryEngine>());
+
+        // The store's start-up checks (the Redis key layout) run before delivery starts: hosted services start in order.
         if (builder.Configuration.IsDurableMode())
         {
             builder.AddDurableStorage();
@@ -33,6 +34,8 @@ internal static class StorageExtensions
         {
             builder.Services.AddSingleton<ICaseStore, InMemoryCaseStore>();
         }
+
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeliveryEngine>());
     }
 
     private static void AddDurableStorage(this IHostApplicationBuilder builder)
@@ -43,6 +46,10 @@ internal static class StorageExtensions
         builder.Services.AddSingleton<IValidateOptions<EncryptionOptions>, EncryptionOptionsValidator>();
 
         builder.Services.AddSingleton<IConnectionMultiplexer>(sp => Connect(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value));
+        builder.Services.AddSingleton(sp => new RedisLayout(sp.GetRequiredService<IOptions<RedisOptions>>().Value.Shards));
+        builder.Services.AddSingleton<RedisLayoutCheck>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisLayoutCheck>());
+        builder.Services.AddSingleton<ReplicaAcknowledgement>();
         builder.Services.AddSingleton<RedisResilience>();
         builder.Services.AddSingleton<PersonalDataProtector>();
         builder.Services.AddSingleton<RedisDurability>();

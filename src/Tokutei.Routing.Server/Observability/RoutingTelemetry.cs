@@ -19,6 +19,7 @@ internal sealed class RoutingTelemetry : IDisposable
     private readonly Counter<long> _decisions;
     private readonly Counter<long> _deliveryAttempts;
     private readonly Counter<long> _deliveryRedisCalls;
+    private readonly Counter<long> _replicaAcknowledgements;
     private readonly Counter<long> _settled;
     private readonly Histogram<long> _callsPerCase;
 
@@ -32,6 +33,7 @@ internal sealed class RoutingTelemetry : IDisposable
         _decisions = _meter.CreateCounter<long>("tokutei.routing.decisions", "{decision}", "Routing decisions, by RPC, jurisdiction and outcome.");
         _deliveryAttempts = _meter.CreateCounter<long>("tokutei.delivery.attempts", "{attempt}", "Calls to destination intakes, by destination kind and outcome code.");
         _deliveryRedisCalls = _meter.CreateCounter<long>("tokutei.delivery.redis_calls", "{call}", "Round trips to Redis made by delivery (a pipelined batch is one), by operation.");
+        _replicaAcknowledgements = _meter.CreateCounter<long>("tokutei.redis.replica_acknowledgements", "{wait}", "Accepts that waited for replicas (Redis WAIT), by outcome (acknowledged, short).");
         _settled = _meter.CreateCounter<long>("tokutei.delivery.settled", "{case}", "Cases that left delivery, by destination kind and outcome (delivered, dead_lettered).");
         _callsPerCase = _meter.CreateHistogram<long>(
             "tokutei.delivery.calls_per_case", "{call}", "Calls to the intake a case took until it was delivered, by destination kind.",
@@ -46,6 +48,9 @@ internal sealed class RoutingTelemetry : IDisposable
 
     public void RecordDeliveryAttempt(string destinationKind, string outcome) =>
         _deliveryAttempts.Add(1, new KeyValuePair<string, object?>("destination_kind", destinationKind), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void RecordReplicaAcknowledgement(bool acknowledged) =>
+        _replicaAcknowledgements.Add(1, new KeyValuePair<string, object?>("outcome", acknowledged ? "acknowledged" : "short"));
 
     public void RecordDeliveryRedisCall(string operation) =>
         _deliveryRedisCalls.Add(1, new KeyValuePair<string, object?>("operation", operation));

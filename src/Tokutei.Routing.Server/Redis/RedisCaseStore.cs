@@ -15,6 +15,8 @@ namespace Tokutei.Routing.Server.Redis;
 /// idempotency record, the case (its record, and its application sealed with AES-GCM), the list indexes, the
 /// outbox entry and the audit entry; a retried or concurrent duplicate finds the idempotency record and gets the
 /// original reply. The record of a case is written once; what happens to it later is appended to its event list.
+/// Every key one script touches is in one shard (<see cref="RedisLayout"/>), so each script runs in one hash slot;
+/// delivery reads every shard's outbox. Outbox entry ids handed to delivery name their shard: <c>07/1700000000000-0</c>.
 /// </summary>
 internal sealed class RedisCaseStore : ICaseStore
 {
@@ -143,17 +145,26 @@ internal sealed class RedisCaseStore : ICaseStore
     private static readonly RedisValue[] LoadFields = ["state", "ver", "attempts", "cycles", "age_from", "audit_seq", "audit_hash", "dest", "record", "app"];
 
     private readonly IConnectionMultiplexer _redis;
+    private readonly RedisLayout _layout;
+    private readonly RedisLayoutCheck _layoutCheck;
+    private readonly ReplicaAcknowledgement _replicas;
     private readonly RedisResilience _resilience;
     private readonly PersonalDataProtector _protector;
     private readonly RedisOptions _options;
     private readonly RedisDurability _durability;
     private readonly RoutingTelemetry _telemetry;
-    private string _claimCursor = "0-0";
+    private readonly string[] _claimCursors;
+    private int _readFrom;
 
-    public RedisCaseStore(IConnectionMultiplexer redis, RedisResilience resilience, PersonalDataProtector protector, RedisDurability durability, RoutingTelemetry telemetry, IOptions<RedisOptions> options)
+    public RedisCaseStore(IConnectionMultiplexer redis, RedisLayout layout, RedisLayoutCheck layoutCheck, ReplicaAcknowledgement replicas, RedisResilience resilience, PersonalDataProtector protector, RedisDurability durability, RoutingTelemetry telemetry, IOptions<RedisOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(layout);
         _redis = redis;
+        _layout = layout;
+        _layoutCheck = layoutCheck;
+        _replicas = replicas;
+        _claimCursors = [.. layout.AllShards.Select(_ => "0-0")];
         _durability = durability;
         _resilience = resilience;
         _protector = protector;
@@ -162,6 +173,10 @@ internal sealed class RedisCaseStore : ICaseStore
     }
 
     public bool IsDurable => true;
+
+    /// <summary>A UUIDv7 that names the shard of its request, so that the case and its idempotency record share a hash slot.</summary>
+    public string NewCaseId(string submitterOfficeCode, string requestId, DateTimeOffset now) =>
+        _layout.NewCaseId(now, _layout.ShardOfRequest(submitterOfficeCode, requestId));
 
     private IDatabase Db => _redis.GetDatabase();
 
@@ -174,17 +189,30 @@ internal sealed class RedisCaseStore : ICaseStore
             throw new StoreUnavailableException(_options.DurabilityCheckInterval, "Redis is not durable: " + _durability.Status.Detail, catalogueReason: Core.Routing.Reasons.StoreNotDurable);
         }
 
+        if (!_layoutCheck.Confirmed)
+        {
+            // A server whose shard count differs from the data's would write where no other server looks.
+            throw new StoreUnavailableException(TimeSpan.FromSeconds(1), "the Redis key layout is not confirmed yet");
+        }
+
         var caseId = newCase.CaseId;
         var destination = newCase.DestinationCode;
+        var shard = _layout.ShardOfRequest(newCase.SubmitterOfficeCode, newCase.RequestId);
+        if (_layout.ShardOfCase(caseId) != shard)
+        {
+            throw new ArgumentException("the case id does not name the shard of its request (NewCaseId makes one that does)", nameof(newCase));
+        }
+
+        RedisKey requestKey = _layout.Request(newCase.SubmitterOfficeCode, newCase.RequestId);
         var parameters = new
         {
-            requestKey = (RedisKey)RedisKeys.Request(newCase.SubmitterOfficeCode, newCase.RequestId),
-            caseKey = (RedisKey)RedisKeys.Case(caseId),
-            allKey = (RedisKey)RedisKeys.AllCases,
-            destinationKey = (RedisKey)RedisKeys.CasesTo(destination),
-            undeliveredKey = (RedisKey)RedisKeys.Undelivered,
-            outboxKey = (RedisKey)RedisKeys.Outbox,
-            auditKey = (RedisKey)RedisKeys.CaseAudit(caseId),
+            requestKey,
+            caseKey = (RedisKey)_layout.Case(caseId),
+            allKey = (RedisKey)_layout.AllCases(shard),
+            destinationKey = (RedisKey)_layout.CasesTo(shard, destination),
+            undeliveredKey = (RedisKey)_layout.Undelivered(shard),
+            outboxKey = (RedisKey)_layout.Outbox(shard),
+            auditKey = (RedisKey)_layout.CaseAudit(caseId),
             caseId,
             payloadHash = newCase.PayloadHash,
             record = newCase.Reply,
@@ -208,11 +236,19 @@ internal sealed class RedisCaseStore : ICaseStore
         switch ((int)reply[0])
         {
             case 0:
+                await _replicas.AwaitAsync(requestKey, cancellationToken).ConfigureAwait(false);
                 return new AcceptResult(AcceptStatus.Created, newCase.Reply);
             case 1:
-                // A replay: the reply as first given, read outside the script so that the script touches only keys it declares.
+                // A replay: the reply as first given, read outside the script so that the script touches only keys it
+                // declares. The first answer may have been UNAVAILABLE for want of replicas: this one waits for them too.
                 var original = await ReadRecordAsync((string)reply[1]!, cancellationToken).ConfigureAwait(false);
-                return original is null ? new AcceptResult(AcceptStatus.Conflict, []) : new AcceptResult(AcceptStatus.Replayed, original);
+                if (original is null)
+                {
+                    return new AcceptResult(AcceptStatus.Conflict, []);
+                }
+
+                await _replicas.AwaitAsync(requestKey, cancellationToken).ConfigureAwait(false);
+                return new AcceptResult(AcceptStatus.Replayed, original);
             default:
                 return new AcceptResult(AcceptStatus.Conflict, []);
         }
@@ -222,7 +258,7 @@ internal sealed class RedisCaseStore : ICaseStore
     {
         var found = await _resilience.ExecuteAsync(
             _resilience.Retrying,
-            token => Db.HashGetAsync(RedisKeys.Request(submitterOfficeCode, requestId), ["case_id", "payload_hash"]).WaitAsync(token),
+            token => Db.HashGetAsync(_layout.Request(submitterOfficeCode, requestId), ["case_id", "payload_hash"]).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         if (found[0].IsNull)
         {
@@ -244,7 +280,7 @@ internal sealed class RedisCaseStore : ICaseStore
     {
         var fields = await _resilience.ExecuteAsync(
             _resilience.Retrying,
-            token => Db.HashGetAsync(RedisKeys.Case(caseId), LoadFields).WaitAsync(token),
+            token => Db.HashGetAsync(_layout.Case(caseId), LoadFields).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         return Status(caseId, fields);
     }
@@ -252,28 +288,42 @@ internal sealed class RedisCaseStore : ICaseStore
     public async Task<CasePage> ListAsync(CaseQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        RedisKey index = string.IsNullOrEmpty(query.DestinationCode) ? RedisKeys.AllCases : RedisKeys.CasesTo(query.DestinationCode);
+
+        // Case ids are UUIDv7, so the lexical order of every shard's index is creation order: the newest ids after
+        // the cursor over all shards are the newest of each shard's newest, merged. The cursor is a case id, so a
+        // page token stays valid whatever is accepted meanwhile.
+        var destination = query.DestinationCode;
+        RedisKey[] indexes = [.. _layout.AllShards.Select(s => (RedisKey)(string.IsNullOrEmpty(destination) ? _layout.AllCases(s) : _layout.CasesTo(s, destination)))];
         var page = new List<StoredCase>();
         var after = query.After?.CaseId;
         while (page.Count <= query.PageSize)
         {
             var from = after;
-            var ids = await _resilience.ExecuteAsync(
+            var take = query.State is null ? Math.Min(ListBatch, query.PageSize + 1 - page.Count) : ListBatch;
+            var perShard = await _resilience.ExecuteAsync(
                 _resilience.Retrying,
-                token => Db.SortedSetRangeByValueAsync(index, default, from is null ? default : (RedisValue)from, from is null ? Exclude.None : Exclude.Stop, Order.Descending, 0, ListBatch).WaitAsync(token),
+                async token =>
+                {
+                    var batch = Db.CreateBatch();
+                    var reads = indexes.Select(index => batch.SortedSetRangeByValueAsync(index, default, from is null ? default : (RedisValue)from, from is null ? Exclude.None : Exclude.Stop, Order.Descending, 0, take)).ToArray();
+                    batch.Execute();
+                    await Task.WhenAll(reads).WaitAsync(token).ConfigureAwait(false);
+                    return reads.Select(r => r.Result).ToArray();
+                },
                 cancellationToken).ConfigureAwait(false);
+            string[] ids = [.. perShard.SelectMany(r => r).Select(id => (string)id!).OrderDescending(StringComparer.Ordinal).Take(take)];
             if (ids.Length == 0)
             {
                 break;
             }
 
-            var cases = await ReadCasesAsync(ids.Select(id => (string)id!).ToArray(), cancellationToken).ConfigureAwait(false);
+            var cases = await ReadCasesAsync(ids, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < ids.Length && page.Count <= query.PageSize; i++)
             {
                 if (cases[i] is null)
                 {
-                    // The case outlived its retention: drop it from the index as we pass.
-                    _ = Db.SortedSetRemoveAsync(index, ids[i], CommandFlags.FireAndForget);
+                    // The case outlived its retention: drop it from its shard's index as we pass.
+                    _ = Db.SortedSetRemoveAsync(indexes[_layout.ShardOfCase(ids[i])], ids[i], CommandFlags.FireAndForget);
                     continue;
                 }
 
@@ -303,22 +353,23 @@ internal sealed class RedisCaseStore : ICaseStore
         // Delivery's transitions (they come from an outbox entry) run on delivery's pipeline, an operator's on the API's.
         var pipeline = entry is null ? _resilience.Retrying : _resilience.Delivery;
         var (auditLength, auditHash) = (transition.Next.AuditSequence, transition.Next.AuditHash);
+        var shard = _layout.ShardOfCase(caseId);
         for (var round = 0; round < 10; round++)
         {
             var audit = transition.Audit is { } draft ? AuditChain.Next(auditLength, auditHash, caseId, draft) : null;
             var next = transition.Next;
             var parameters = new
             {
-                caseKey = (RedisKey)RedisKeys.Case(caseId),
-                eventsKey = (RedisKey)RedisKeys.CaseEvents(caseId),
-                auditKey = (RedisKey)RedisKeys.CaseAudit(caseId),
-                outboxKey = (RedisKey)RedisKeys.Outbox,
-                dueKey = (RedisKey)RedisKeys.DeliveryDue,
-                deadLettersKey = (RedisKey)RedisKeys.DeadLetters,
-                undeliveredKey = (RedisKey)RedisKeys.Undelivered,
+                caseKey = (RedisKey)_layout.Case(caseId),
+                eventsKey = (RedisKey)_layout.CaseEvents(caseId),
+                auditKey = (RedisKey)_layout.CaseAudit(caseId),
+                outboxKey = (RedisKey)_layout.Outbox(shard),
+                dueKey = (RedisKey)_layout.DeliveryDue(shard),
+                deadLettersKey = (RedisKey)_layout.DeadLetters(shard),
+                undeliveredKey = (RedisKey)_layout.Undelivered(shard),
                 caseId,
                 group = DeliveryGroup,
-                entryId = entry?.EntryId ?? string.Empty,
+                entryId = entry is null ? string.Empty : StreamId(entry.EntryId, shard),
                 expectedVersion = transition.ExpectedVersion,
                 changes = transition.ChangesCase ? 1 : 0,
                 state = (int)next.State,
@@ -374,24 +425,41 @@ internal sealed class RedisCaseStore : ICaseStore
 
     public async Task<IReadOnlyList<OutboxEntry>> ReadOutboxAsync(string consumer, int count, CancellationToken cancellationToken)
     {
-        var entries = await Delivery(
+        // Cases spread evenly over the shards, so a read takes about as many from each: `per` from `shards` shards,
+        // starting one further each time so that a small read does not always favour the first shards.
+        var per = Math.Max(1, (count + _layout.Shards - 1) / _layout.Shards);
+        var from = Interlocked.Increment(ref _readFrom);
+        int[] shards = [.. Enumerable.Range(0, Math.Clamp(count / per, 1, _layout.Shards)).Select(i => (int)((uint)(from + i) % (uint)_layout.Shards))];
+        var read = await Delivery(
             "read",
             async token =>
             {
-                try
+                var batch = Db.CreateBatch();
+                var reads = shards.Select(s => batch.StreamReadGroupAsync(_layout.Outbox(s), DeliveryGroup, consumer, ">", per)).ToArray();
+                batch.Execute();
+                var entries = new List<OutboxEntry>();
+                for (var i = 0; i < shards.Length; i++)
                 {
-                    return await Db.StreamReadGroupAsync(RedisKeys.Outbox, DeliveryGroup, consumer, ">", count).WaitAsync(token).ConfigureAwait(false);
+                    StreamEntry[] found;
+                    try
+                    {
+                        found = await reads[i].WaitAsync(token).ConfigureAwait(false);
+                    }
+                    catch (RedisServerException missing) when (IsNoGroup(missing))
+                    {
+                        // Redis came back without the group (restarted empty, or the stream was recreated by an accept):
+                        // make it again from the start of the stream, so that every entry written since is read.
+                        await CreateGroupAsync(shards[i], token).ConfigureAwait(false);
+                        found = await Db.StreamReadGroupAsync(_layout.Outbox(shards[i]), DeliveryGroup, consumer, ">", per).WaitAsync(token).ConfigureAwait(false);
+                    }
+
+                    entries.AddRange(found.Where(e => !e["case_id"].IsNull).Select(e => Entry(shards[i], e, 1)));
                 }
-                catch (RedisServerException missing) when (IsNoGroup(missing))
-                {
-                    // Redis came back without the group (restarted empty, or the stream was recreated by an accept):
-                    // make it again from the start of the stream, so that every entry written since is read.
-                    await CreateGroupAsync(token).ConfigureAwait(false);
-                    return await Db.StreamReadGroupAsync(RedisKeys.Outbox, DeliveryGroup, consumer, ">", count).WaitAsync(token).ConfigureAwait(false);
-                }
+
+                return entries;
             },
             cancellationToken).ConfigureAwait(false);
-        return entries.Where(e => !e["case_id"].IsNull).Select(e => Entry(e, 1)).ToList();
+        return read;
     }
 
     public async Task<IReadOnlyList<LoadedEntry>> LoadAsync(IReadOnlyList<OutboxEntry> entries, CancellationToken cancellationToken)
@@ -407,7 +475,7 @@ internal sealed class RedisCaseStore : ICaseStore
             async token =>
             {
                 var batch = Db.CreateBatch();
-                var reads = entries.Select(e => batch.HashGetAsync(RedisKeys.Case(e.CaseId), LoadFields)).ToArray();
+                var reads = entries.Select(e => batch.HashGetAsync(_layout.Case(e.CaseId), LoadFields)).ToArray();
                 batch.Execute();
                 await Task.WhenAll(reads).WaitAsync(token).ConfigureAwait(false);
                 return reads.Select(r => r.Result).ToArray();
@@ -447,16 +515,21 @@ internal sealed class RedisCaseStore : ICaseStore
             return;
         }
 
-        RedisValue[] ids = [.. entries.Select(e => (RedisValue)e.EntryId)];
+        var byShard = ByShard(entries.Select(e => e.EntryId));
         await Delivery(
             "acknowledge",
             async token =>
             {
                 var batch = Db.CreateBatch();
-                var ack = batch.StreamAcknowledgeAsync(RedisKeys.Outbox, DeliveryGroup, ids);
-                var delete = batch.StreamDeleteAsync(RedisKeys.Outbox, ids);
+                var writes = new List<Task>();
+                foreach (var (shard, ids) in byShard)
+                {
+                    writes.Add(batch.StreamAcknowledgeAsync(_layout.Outbox(shard), DeliveryGroup, ids));
+                    writes.Add(batch.StreamDeleteAsync(_layout.Outbox(shard), ids));
+                }
+
                 batch.Execute();
-                await Task.WhenAll(ack, delete).WaitAsync(token).ConfigureAwait(false);
+                await Task.WhenAll(writes).WaitAsync(token).ConfigureAwait(false);
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
@@ -470,53 +543,69 @@ internal sealed class RedisCaseStore : ICaseStore
             return [];
         }
 
-        RedisValue[] ids = [.. entryIds.Select(id => (RedisValue)id)];
-        var held = await Delivery(
+        var byShard = ByShard(entryIds);
+        return await Delivery(
             "renew",
             async token =>
             {
-                try
+                // XCLAIM … JUSTID with no minimum idle time resets the idle time without counting a delivery.
+                var batch = Db.CreateBatch();
+                var claims = byShard.Select(g => (g.Shard, Claim: batch.StreamClaimIdsOnlyAsync(_layout.Outbox(g.Shard), DeliveryGroup, consumer, 0, g.Ids))).ToArray();
+                batch.Execute();
+                var held = new List<string>();
+                foreach (var (shard, claim) in claims)
                 {
-                    // XCLAIM … JUSTID with no minimum idle time resets the idle time without counting a delivery.
-                    return await Db.StreamClaimIdsOnlyAsync(RedisKeys.Outbox, DeliveryGroup, consumer, 0, ids).WaitAsync(token).ConfigureAwait(false);
+                    try
+                    {
+                        held.AddRange((await claim.WaitAsync(token).ConfigureAwait(false)).Select(id => EntryId(shard, id!)));
+                    }
+                    catch (RedisServerException missing) when (IsNoGroup(missing))
+                    {
+                        // The group is gone: none of this shard's entries is held any more.
+                    }
                 }
-                catch (RedisServerException missing) when (IsNoGroup(missing))
-                {
-                    return [];
-                }
+
+                return held;
             },
             cancellationToken).ConfigureAwait(false);
-        return held.Select(id => (string)id!).ToList();
     }
 
     public async Task<IReadOnlyList<OutboxEntry>> ClaimStaleAsync(string consumer, TimeSpan minIdle, int count, CancellationToken cancellationToken)
     {
-        var start = Volatile.Read(ref _claimCursor);
+        var per = Math.Max(1, (count + _layout.Shards - 1) / _layout.Shards);
         var claimed = await Delivery(
             "claim",
             async token =>
             {
-                try
+                var batch = Db.CreateBatch();
+                var claims = _layout.AllShards.Select(s => batch.StreamAutoClaimAsync(_layout.Outbox(s), DeliveryGroup, consumer, (long)minIdle.TotalMilliseconds, Volatile.Read(ref _claimCursors[s]), per)).ToArray();
+                batch.Execute();
+                var entries = new List<(int Shard, StreamEntry Entry)>();
+                for (var shard = 0; shard < claims.Length; shard++)
                 {
-                    return await Db.StreamAutoClaimAsync(RedisKeys.Outbox, DeliveryGroup, consumer, (long)minIdle.TotalMilliseconds, start, count).WaitAsync(token).ConfigureAwait(false);
+                    StreamAutoClaimResult result;
+                    try
+                    {
+                        result = await claims[shard].WaitAsync(token).ConfigureAwait(false);
+                    }
+                    catch (RedisServerException missing) when (IsNoGroup(missing))
+                    {
+                        await CreateGroupAsync(shard, token).ConfigureAwait(false);
+                        result = StreamAutoClaimResult.Null;
+                    }
+
+                    // The scan goes on from where it stopped at the next sweep, so a long list of live holders never hides a stale entry.
+                    Volatile.Write(ref _claimCursors[shard], result.IsNull ? "0-0" : (string?)result.NextStartId ?? "0-0");
+                    if (!result.IsNull)
+                    {
+                        entries.AddRange(result.ClaimedEntries.Where(e => !e.IsNull && !e["case_id"].IsNull).Select(e => (shard, e)));
+                    }
                 }
-                catch (RedisServerException missing) when (IsNoGroup(missing))
-                {
-                    await CreateGroupAsync(token).ConfigureAwait(false);
-                    return StreamAutoClaimResult.Null;
-                }
+
+                return entries;
             },
             cancellationToken).ConfigureAwait(false);
-        if (claimed.IsNull)
-        {
-            Volatile.Write(ref _claimCursor, "0-0");
-            return [];
-        }
-
-        // The scan goes on from where it stopped at the next sweep, so a long list of live holders never hides a stale entry.
-        Volatile.Write(ref _claimCursor, (string?)claimed.NextStartId ?? "0-0");
-        var entries = claimed.ClaimedEntries.Where(e => !e.IsNull && !e["case_id"].IsNull).ToArray();
-        if (entries.Length == 0)
+        if (claimed.Count == 0)
         {
             return [];
         }
@@ -527,28 +616,30 @@ internal sealed class RedisCaseStore : ICaseStore
             async token =>
             {
                 var batch = Db.CreateBatch();
-                var pending = entries.Select(e => batch.StreamPendingMessagesAsync(RedisKeys.Outbox, DeliveryGroup, 1, consumer, e.Id, e.Id)).ToArray();
+                var pending = claimed.Select(c => batch.StreamPendingMessagesAsync(_layout.Outbox(c.Shard), DeliveryGroup, 1, consumer, c.Entry.Id, c.Entry.Id)).ToArray();
                 batch.Execute();
                 await Task.WhenAll(pending).WaitAsync(token).ConfigureAwait(false);
                 return pending.Select(p => p.Result.Length == 0 ? 1 : p.Result[0].DeliveryCount).ToArray();
             },
             cancellationToken).ConfigureAwait(false);
-        return entries.Select((e, i) => Entry(e, counts[i])).ToList();
+        return claimed.Select((c, i) => Entry(c.Shard, c.Entry, counts[i])).ToList();
     }
 
     public async Task<int> ReleaseDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
     {
-        var parameters = new
-        {
-            dueKey = (RedisKey)RedisKeys.DeliveryDue,
-            outboxKey = (RedisKey)RedisKeys.Outbox,
-            nowMs = now.ToUnixTimeMilliseconds(),
-            max,
-        };
-
-        // A repeat after a lost reply finds those cases gone from the due set: nothing is released twice.
-        var released = await Delivery("release", token => ReleaseScript.EvaluateAsync(Db, parameters).WaitAsync(token), cancellationToken).ConfigureAwait(false);
-        return (int)released;
+        // Up to `max` from each shard; a repeat after a lost reply finds those cases gone from the due set: nothing is released twice.
+        var released = await Delivery(
+            "release",
+            async token =>
+            {
+                var batch = Db.CreateBatch();
+                var releases = _layout.AllShards.Select(s => ReleaseScript.EvaluateAsync(batch, new { dueKey = (RedisKey)_layout.DeliveryDue(s), outboxKey = (RedisKey)_layout.Outbox(s), nowMs = now.ToUnixTimeMilliseconds(), max })).ToArray();
+                batch.Execute();
+                await Task.WhenAll(releases).WaitAsync(token).ConfigureAwait(false);
+                return releases.Sum(r => (int)r.Result);
+            },
+            cancellationToken).ConfigureAwait(false);
+        return released;
     }
 
     public async Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -557,27 +648,36 @@ internal sealed class RedisCaseStore : ICaseStore
             async token =>
             {
                 var batch = Db.CreateBatch();
-                var waiting = batch.StreamLengthAsync(RedisKeys.Outbox);
-                var undelivered = batch.SortedSetLengthAsync(RedisKeys.Undelivered);
-                var oldest = batch.SortedSetRangeByRankWithScoresAsync(RedisKeys.Undelivered, 0, 0);
-                var scheduled = batch.SortedSetLengthAsync(RedisKeys.DeliveryDue);
-                var dead = batch.StreamLengthAsync(RedisKeys.DeadLetters);
+                var shards = _layout.AllShards.Select(s => (
+                    Waiting: batch.StreamLengthAsync(_layout.Outbox(s)),
+                    Undelivered: batch.SortedSetLengthAsync(_layout.Undelivered(s)),
+                    Oldest: batch.SortedSetRangeByRankWithScoresAsync(_layout.Undelivered(s), 0, 0),
+                    Scheduled: batch.SortedSetLengthAsync(_layout.DeliveryDue(s)),
+                    Dead: batch.StreamLengthAsync(_layout.DeadLetters(s)))).ToArray();
                 batch.Execute();
-                await Task.WhenAll(waiting, undelivered, oldest, scheduled, dead).WaitAsync(token).ConfigureAwait(false);
+                await Task.WhenAll(shards.SelectMany(s => new Task[] { s.Waiting, s.Undelivered, s.Oldest, s.Scheduled, s.Dead })).WaitAsync(token).ConfigureAwait(false);
                 var age = TimeSpan.Zero;
-                if (oldest.Result.Length > 0)
+                foreach (var oldest in shards.Select(s => s.Oldest.Result).Where(r => r.Length > 0))
                 {
-                    var since = DateTimeOffset.FromUnixTimeMilliseconds((long)oldest.Result[0].Score);
-                    age = now > since ? now - since : TimeSpan.Zero;
+                    var since = DateTimeOffset.FromUnixTimeMilliseconds((long)oldest[0].Score);
+                    if (now - since > age)
+                    {
+                        age = now - since;
+                    }
                 }
 
-                return new OutboxStats(waiting.Result, undelivered.Result, age, scheduled.Result, dead.Result);
+                return new OutboxStats(
+                    shards.Sum(s => s.Waiting.Result),
+                    shards.Sum(s => s.Undelivered.Result),
+                    age,
+                    shards.Sum(s => s.Scheduled.Result),
+                    shards.Sum(s => s.Dead.Result));
             },
             cancellationToken).ConfigureAwait(false);
 
     public async Task<bool> AppendAuditAsync(string caseId, AuditDraft draft, CancellationToken cancellationToken)
     {
-        RedisKey auditKey = RedisKeys.CaseAudit(caseId);
+        RedisKey auditKey = _layout.CaseAudit(caseId);
 
         // Optimistic: chain onto the last record, and write only if no other record came in between.
         for (var attempt = 0; attempt < 10; attempt++)
@@ -596,7 +696,7 @@ internal sealed class RedisCaseStore : ICaseStore
                 cancellationToken).ConfigureAwait(false);
             var previous = last.IsNull ? null : AuditRecord((byte[])last!);
             var record = AuditChain.Next(previous, caseId, draft);
-            var parameters = new { caseKey = (RedisKey)RedisKeys.Case(caseId), auditKey, expected = length, record = AuditChain.Encode(record), sequence = record.Sequence, hash = record.Hash };
+            var parameters = new { caseKey = (RedisKey)_layout.Case(caseId), auditKey, expected = length, record = AuditChain.Encode(record), sequence = record.Sequence, hash = record.Hash };
             var written = (int)await _resilience.ExecuteAsync(_resilience.Once, token => AppendAuditScript.EvaluateAsync(Db, parameters).WaitAsync(token), cancellationToken).ConfigureAwait(false);
             if (written != 0)
             {
@@ -611,7 +711,7 @@ internal sealed class RedisCaseStore : ICaseStore
     {
         var records = await _resilience.ExecuteAsync(
             _resilience.Retrying,
-            token => Db.ListRangeAsync(RedisKeys.CaseAudit(caseId)).WaitAsync(token),
+            token => Db.ListRangeAsync(_layout.CaseAudit(caseId)).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         return records.Select(r => AuditRecord((byte[])r!)).ToList();
     }
@@ -638,11 +738,11 @@ internal sealed class RedisCaseStore : ICaseStore
     }
 
     /// <summary>Creates the outbox consumer group (and the stream) from the start of the stream, so that no entry is missed.</summary>
-    private async Task CreateGroupAsync(CancellationToken token)
+    private async Task CreateGroupAsync(int shard, CancellationToken token)
     {
         try
         {
-            await Db.StreamCreateConsumerGroupAsync(RedisKeys.Outbox, DeliveryGroup, StreamPosition.Beginning, createStream: true).WaitAsync(token).ConfigureAwait(false);
+            await Db.StreamCreateConsumerGroupAsync(_layout.Outbox(shard), DeliveryGroup, StreamPosition.Beginning, createStream: true).WaitAsync(token).ConfigureAwait(false);
         }
         catch (RedisServerException exists) when (exists.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
         {
@@ -654,7 +754,7 @@ internal sealed class RedisCaseStore : ICaseStore
     {
         var record = await _resilience.ExecuteAsync(
             _resilience.Retrying,
-            token => Db.HashGetAsync(RedisKeys.Case(caseId), "record").WaitAsync(token),
+            token => Db.HashGetAsync(_layout.Case(caseId), "record").WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         return record.IsNull ? null : (byte[])record!;
     }
@@ -666,8 +766,8 @@ internal sealed class RedisCaseStore : ICaseStore
             async token =>
             {
                 var batch = Db.CreateBatch();
-                var hashes = caseIds.Select(id => batch.HashGetAsync(RedisKeys.Case(id), ["record", "state", "updated", "receipt"])).ToArray();
-                var events = caseIds.Select(id => batch.ListRangeAsync(RedisKeys.CaseEvents(id))).ToArray();
+                var hashes = caseIds.Select(id => batch.HashGetAsync(_layout.Case(id), ["record", "state", "updated", "receipt"])).ToArray();
+                var events = caseIds.Select(id => batch.ListRangeAsync(_layout.CaseEvents(id))).ToArray();
                 batch.Execute();
                 await Task.WhenAll(hashes.Concat<Task>(events)).WaitAsync(token).ConfigureAwait(false);
                 var cases = new StoredCase?[caseIds.Length];
@@ -747,9 +847,31 @@ internal sealed class RedisCaseStore : ICaseStore
     /// <summary>A time as 100 ns ticks since the Unix epoch: the precision of a <see cref="Timestamp"/> we keep.</summary>
     private static long UnixTicks(DateTimeOffset time) => time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
 
-    private static OutboxEntry Entry(StreamEntry entry, int deliveries)
+    private static OutboxEntry Entry(int shard, StreamEntry entry, int deliveries)
     {
         var traceParent = entry["traceparent"];
-        return new OutboxEntry(entry.Id!, (string)entry["case_id"]!, traceParent.IsNullOrEmpty ? null : (string)traceParent!, deliveries);
+        return new OutboxEntry(EntryId(shard, entry.Id!), (string)entry["case_id"]!, traceParent.IsNullOrEmpty ? null : (string)traceParent!, deliveries);
     }
+
+    /// <summary>An entry id as delivery holds it: the shard, a slash, and the id in that shard's stream.</summary>
+    private static string EntryId(int shard, string streamId) => shard.ToString(CultureInfo.InvariantCulture) + "/" + streamId;
+
+    /// <summary>The id in the shard's stream of an entry id this store handed out (for <paramref name="shard"/>).</summary>
+    private static string StreamId(string entryId, int shard)
+    {
+        var slash = entryId.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0 || int.Parse(entryId.AsSpan(0, slash), CultureInfo.InvariantCulture) != shard)
+        {
+            throw new ArgumentException("not an outbox entry of this case's shard", nameof(entryId));
+        }
+
+        return entryId[(slash + 1)..];
+    }
+
+    /// <summary>Entry ids grouped by the shard they name.</summary>
+    private static List<(int Shard, RedisValue[] Ids)> ByShard(IEnumerable<string> entryIds) =>
+        [.. entryIds
+            .Select(id => (Slash: id.IndexOf('/', StringComparison.Ordinal), Id: id))
+            .GroupBy(e => int.Parse(e.Id.AsSpan(0, e.Slash), CultureInfo.InvariantCulture))
+            .Select(g => (g.Key, g.Select(e => (RedisValue)e.Id[(e.Slash + 1)..]).ToArray()))];
 }

@@ -22,6 +22,24 @@ internal sealed class RedisOptions
     /// </summary>
     public bool AllowWeakDurability { get; set; }
 
+    /// <summary>
+    /// The number of shards the case keys are laid out in (hash tags; see <see cref="RedisLayout"/>). Fixed for the
+    /// data's lifetime: recorded in Redis at first use, and a server configured with another number refuses to serve.
+    /// </summary>
+    [Range(1, RedisLayout.MaxShards)]
+    public int Shards { get; set; } = 16;
+
+    /// <summary>
+    /// Replicas that must hold an accepted case before RouteCase answers OK (Redis <c>WAIT</c>). 0 on a single node;
+    /// 1 with Sentinel or a Cluster with replicas, so that a failover to a replica loses no accepted case.
+    /// </summary>
+    [Range(0, 16)]
+    public int ReplicaAcks { get; set; }
+
+    /// <summary>How long an accept waits for <see cref="ReplicaAcks"/>; past it RouteCase answers UNAVAILABLE with RetryInfo.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30")]
+    public TimeSpan ReplicaAckTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How long a case and its idempotency record are kept after acceptance.</summary>
     [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
     public TimeSpan CaseRetention { get; set; } = TimeSpan.FromDays(730);

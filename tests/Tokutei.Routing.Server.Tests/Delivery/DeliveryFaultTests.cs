@@ -172,7 +172,7 @@ public sealed partial class DeliveryTests
 
         await using (var connection = await redis.ConnectAsync())
         {
-            await connection.GetDatabase().HashSetAsync(RedisKeys.Case(caseId), "app", new byte[] { 1, 2, 3, 4 });
+            await connection.GetDatabase().HashSetAsync(RedisCaseStoreTests.Layout.Case(caseId), "app", new byte[] { 1, 2, 3, 4 });
         }
 
         await using var server = await DurableServer.StartAsync(redis, Fast(
@@ -189,7 +189,8 @@ public sealed partial class DeliveryTests
         // Nothing is left to loop through the outbox.
         await Task.Delay(2500, Token);
         await using var inspect = await redis.ConnectAsync();
-        var pending = await inspect.GetDatabase().StreamPendingAsync(RedisKeys.Outbox, RedisCaseStore.DeliveryGroup);
+        var layout = RedisCaseStoreTests.Layout;
+        var pending = await inspect.GetDatabase().StreamPendingAsync(layout.Outbox(layout.ShardOfCase(caseId)), RedisCaseStore.DeliveryGroup);
         Assert.Equal(0, pending.PendingMessageCount);
         Assert.Single(dead.History, e => e.State == CaseState.DeadLettered);
     }

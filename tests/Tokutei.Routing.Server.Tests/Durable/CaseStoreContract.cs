@@ -47,20 +47,23 @@ public abstract class CaseStoreContract : IAsyncLifetime
     private async Task<RoutedCase?> ReadAsync(string caseId) =>
         await _store.GetAsync(caseId, Token) is { } stored ? Api.CaseMapper.RoutedCase(stored) : null;
 
-    internal static Sample NewCase(string destination, DateTimeOffset? at = null, string? requestId = null, string familyName = "NGUYEN")
+    internal static Sample NewCase(string destination, DateTimeOffset? at = null, string? requestId = null, string familyName = "NGUYEN", string submitter = "TEST")
     {
         var time = at ?? TimeProvider.System.GetUtcNow();
         var application = Applications.Valid("PERIOD_OF_STAY_EXTENSION", "131016");
         application.Applicant.Name.FamilyName = familyName;
+        requestId ??= Guid.NewGuid().ToString("D");
+        var layout = RedisCaseStoreTests.Layout;
         var routedCase = new RoutedCase
         {
-            CaseId = Guid.CreateVersion7(time).ToString("D"),
-            RequestId = requestId ?? Guid.NewGuid().ToString("D"),
+            // An id that names the shard of its request, as the stores' NewCaseId gives (any UUIDv7 does for memory).
+            CaseId = layout.NewCaseId(time, layout.ShardOfRequest(submitter, requestId)),
+            RequestId = requestId,
             Decision = new Decision { Jurisdiction = Jurisdiction.RegionalBureau, Destination = new Office { Code = destination, Kind = OfficeKind.RegionalBureau } },
             State = CaseState.Accepted,
             CreateTime = Timestamp.FromDateTimeOffset(time),
             UpdateTime = Timestamp.FromDateTimeOffset(time),
-            SubmitterOfficeCode = "TEST",
+            SubmitterOfficeCode = submitter,
         };
         routedCase.History.Add(new CaseEvent { State = CaseState.Accepted, Time = routedCase.CreateTime, OutcomeCode = "ACCEPTED" });
         var audit = AuditChain.Next(null, routedCase.CaseId, new AuditDraft(time, "TEST", "anonymous", AuditAction.Routed, destination));
@@ -344,8 +347,8 @@ public abstract class CaseStoreContract : IAsyncLifetime
     {
         var first = NewCase(Destination());
         await _store.AcceptAsync(first, Token);
-        var other = NewCase(first.RoutedCase.Decision.Destination.Code, requestId: first.RequestId);
-        var fromOther = other with { Case = other.Case with { SubmitterOfficeCode = "OTHER" }, PayloadHash = first.PayloadHash };
+        var other = NewCase(first.RoutedCase.Decision.Destination.Code, requestId: first.RequestId, submitter: "OTHER");
+        var fromOther = other with { PayloadHash = first.PayloadHash };
         var result = await _store.AcceptAsync(fromOther, Token);
         Assert.Equal(AcceptStatus.Created, result.Status);
         Assert.NotEqual(first.RoutedCase.CaseId, RoutedCase.Parser.ParseFrom(result.Reply).CaseId);

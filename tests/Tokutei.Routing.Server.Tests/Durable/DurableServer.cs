@@ -46,7 +46,14 @@ public sealed class DurableServer : IAsyncDisposable
 
     public static Task<DurableServer> StartAsync(RedisServer redis, params string[] settings) => StartAsync(redis, null, settings);
 
-    public static async Task<DurableServer> StartAsync(RedisServer redis, Action<WebApplicationBuilder>? configure, params string[] settings)
+    public static Task<DurableServer> StartAsync(RedisServer redis, Action<WebApplicationBuilder>? configure, params string[] settings)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        return StartAsync(redis.ConnectionString, configure, settings);
+    }
+
+    /// <summary>A server on any Redis: one node, the seed nodes of a Cluster, or sentinels with <c>serviceName=</c>.</summary>
+    public static async Task<DurableServer> StartAsync(string redisConnection, Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var logs = new CapturedLogs();
         var args = new List<string>
@@ -56,7 +63,7 @@ public sealed class DurableServer : IAsyncDisposable
             "--Security:AllowUnauthenticated", "true",
             "--Limits:RatePerSecond", "1000000",
             "--Limits:Burst", "1000000",
-            "--ConnectionStrings:Redis", redis.ConnectionString + ",connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
+            "--ConnectionStrings:Redis", redisConnection + ",connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
             "--Encryption:ActiveKeyId", "test1",
             "--Encryption:Keys:test1", EncryptionKey,
             "--Redis:DurabilityCheckInterval", "00:00:01",
@@ -79,7 +86,17 @@ public sealed class DurableServer : IAsyncDisposable
             builder.Logging.AddProvider(logs);
             configure?.Invoke(builder);
         });
-        await app.StartAsync(CancellationToken.None);
+        try
+        {
+            await app.StartAsync(CancellationToken.None);
+        }
+        catch
+        {
+            // A server that refused to start stops what it had started.
+            await app.DisposeAsync();
+            throw;
+        }
+
         return new DurableServer(app, logs);
     }
 

@@ -34,7 +34,7 @@ public sealed class OperationsTests
         var status = await RpcAssert.FailsAsync(StatusCode.Unavailable, () => server.Routing.RouteCaseAsync(request, cancellationToken: Token).ResponseAsync);
         Assert.Equal("STORE_UNAVAILABLE", RpcAssert.SingleErrorInfo(status).Reason);
         Assert.NotNull(status.GetDetail<RetryInfo>());
-        Assert.False(await connection.GetDatabase().KeyExistsAsync(RedisKeys.Request("ANONYMOUS", request.RequestId)));
+        Assert.False(await connection.GetDatabase().KeyExistsAsync(RedisCaseStoreTests.Layout.Request("ANONYMOUS", request.RequestId)));
 
         await admin.ConfigSetAsync("maxmemory", "0");
         await DurableServer.EventuallyAsync(

@@ -33,14 +33,22 @@ public sealed class RedisStoreFixture : IAsyncLifetime
 /// <summary>The contract against durable mode's store, on a real redis-server.</summary>
 public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreContract, IClassFixture<RedisStoreFixture>
 {
+    /// <summary>The layout of the default shard count, which the durable-mode servers of the tests use.</summary>
+    internal static readonly RedisLayout Layout = new(new RedisOptions().Shards);
+
     internal static RedisCaseStore Create(IConnectionMultiplexer connection, RedisOptions? settings = null)
     {
         var options = Options.Create(settings ?? new RedisOptions());
+        var layout = new RedisLayout(options.Value.Shards);
+        var layoutCheck = new RedisLayoutCheck(connection, layout, options, new Microsoft.Extensions.Hosting.Internal.ApplicationLifetime(NullLogger<Microsoft.Extensions.Hosting.Internal.ApplicationLifetime>.Instance), NullLogger<RedisLayoutCheck>.Instance);
+        layoutCheck.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        layoutCheck.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         var encryption = Options.Create(new EncryptionOptions { ActiveKeyId = "test1", Keys = { ["test1"] = DurableServer.EncryptionKey } });
         var durability = new RedisDurability(connection, options, TimeProvider.System, NullLogger<RedisDurability>.Instance);
         durability.CheckAsync(CancellationToken.None).GetAwaiter().GetResult();
         var meters = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        return new RedisCaseStore(connection, new RedisResilience(options, NullLogger<RedisResilience>.Instance), new PersonalDataProtector(encryption), durability, new Observability.RoutingTelemetry(meters), options);
+        var telemetry = new Observability.RoutingTelemetry(meters);
+        return new RedisCaseStore(connection, layout, layoutCheck, new ReplicaAcknowledgement(connection, telemetry, options), new RedisResilience(options, NullLogger<RedisResilience>.Instance), new PersonalDataProtector(encryption), durability, telemetry, options);
     }
 
     internal override Task<ICaseStore> CreateStoreAsync() => Task.FromResult<ICaseStore>(Create(fixture.Connection));
@@ -65,11 +73,11 @@ public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreCo
         var db = fixture.Connection.GetDatabase();
         await foreach (var key in server.KeysAsync(pattern: "*", pageSize: 500))
         {
-            Assert.StartsWith(RedisKeys.Prefix, (string)key!, StringComparison.Ordinal);
+            Assert.StartsWith(RedisLayout.Prefix, (string)key!, StringComparison.Ordinal);
             Assert.DoesNotContain("CANARYNAMEQX", (string)key!, StringComparison.Ordinal);
         }
 
-        var stored = await db.HashGetAllAsync(RedisKeys.Case(newCase.RoutedCase.CaseId));
+        var stored = await db.HashGetAllAsync(Layout.Case(newCase.RoutedCase.CaseId));
         Assert.NotEmpty(stored);
         Assert.All(stored, field => Assert.DoesNotContain("CANARYNAMEQX", System.Text.Encoding.UTF8.GetString((byte[])field.Value!), StringComparison.Ordinal));
         Assert.DoesNotContain("AB12345678CD", System.Text.Encoding.UTF8.GetString((byte[])stored.Single(f => f.Name == "app").Value!), StringComparison.Ordinal);
@@ -81,15 +89,16 @@ public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreCo
         var store = Create(fixture.Connection);
         var db = fixture.Connection.GetDatabase();
         var newCase = NewCase("OSAKA");
-        var outboxBefore = await db.StreamLengthAsync(RedisKeys.Outbox);
+        var outbox = Layout.Outbox(Layout.ShardOfCase(newCase.RoutedCase.CaseId));
+        var outboxBefore = await db.StreamLengthAsync(outbox);
 
         await store.AcceptAsync(newCase, TestContext.Current.CancellationToken);
 
-        Assert.True(await db.KeyExistsAsync(RedisKeys.Request("TEST", newCase.RequestId)));
-        Assert.True(await db.KeyExistsAsync(RedisKeys.Case(newCase.RoutedCase.CaseId)));
-        Assert.True(await db.StreamLengthAsync(RedisKeys.Outbox) >= outboxBefore + 1);
-        Assert.Equal(1, await db.ListLengthAsync(RedisKeys.CaseAudit(newCase.RoutedCase.CaseId)));
-        var ttl = await db.KeyTimeToLiveAsync(RedisKeys.Case(newCase.RoutedCase.CaseId));
+        Assert.True(await db.KeyExistsAsync(Layout.Request("TEST", newCase.RequestId)));
+        Assert.True(await db.KeyExistsAsync(Layout.Case(newCase.RoutedCase.CaseId)));
+        Assert.True(await db.StreamLengthAsync(outbox) >= outboxBefore + 1);
+        Assert.Equal(1, await db.ListLengthAsync(Layout.CaseAudit(newCase.RoutedCase.CaseId)));
+        var ttl = await db.KeyTimeToLiveAsync(Layout.Case(newCase.RoutedCase.CaseId));
         Assert.InRange(ttl!.Value, TimeSpan.FromDays(729), TimeSpan.FromDays(730));
     }
 
@@ -104,8 +113,8 @@ public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreCo
         var db = fixture.Connection.GetDatabase();
 
         // Swap the sealed applications: the associated data (the case id) makes the move detectable.
-        var sealedA = await db.HashGetAsync(RedisKeys.Case(a.RoutedCase.CaseId), "app");
-        await db.HashSetAsync(RedisKeys.Case(b.RoutedCase.CaseId), "app", sealedA);
+        var sealedA = await db.HashGetAsync(Layout.Case(a.RoutedCase.CaseId), "app");
+        await db.HashSetAsync(Layout.Case(b.RoutedCase.CaseId), "app", sealedA);
         var loaded = await store.LoadAsync([new OutboxEntry("0-1", a.RoutedCase.CaseId), new OutboxEntry("0-2", b.RoutedCase.CaseId)], TestContext.Current.CancellationToken);
         Assert.Equal(a.Application.ToByteArray(), loaded[0].Application);
         Assert.True(loaded[1].IsUnreadable);
@@ -123,7 +132,7 @@ public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreCo
         // The earlier layout: no version, counters, age or audit tail beside the state; events and audit records in the contract's encoding.
         var encryption = Options.Create(new EncryptionOptions { ActiveKeyId = "test1", Keys = { ["test1"] = DurableServer.EncryptionKey } });
         var firstAudit = Api.CaseMapper.AuditRecord(sample.FirstAudit);
-        await db.HashSetAsync(RedisKeys.Case(caseId), [
+        await db.HashSetAsync(Layout.Case(caseId), [
             new("record", sample.RoutedCase.ToByteArray()),
             new("app", new PersonalDataProtector(encryption).Seal(sample.Application.ToByteArray(), caseId)),
             new("state", 2),
@@ -131,8 +140,8 @@ public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreCo
             new("receipt", string.Empty),
             new("dest", "OSAKA"),
         ]);
-        await db.ListRightPushAsync(RedisKeys.CaseEvents(caseId), new V1.CaseEvent { State = V1.CaseState.Delivering, Time = sample.RoutedCase.CreateTime, Attempt = 0, OutcomeCode = "STARTED" }.ToByteArray());
-        await db.ListRightPushAsync(RedisKeys.CaseAudit(caseId), firstAudit.ToByteArray());
+        await db.ListRightPushAsync(Layout.CaseEvents(caseId), new V1.CaseEvent { State = V1.CaseState.Delivering, Time = sample.RoutedCase.CreateTime, Attempt = 0, OutcomeCode = "STARTED" }.ToByteArray());
+        await db.ListRightPushAsync(Layout.CaseAudit(caseId), firstAudit.ToByteArray());
 
         var status = await store.GetStatusAsync(caseId, token);
         Assert.Equal((Cases.CaseState.Delivering, 0L, 0, 0L), (status!.State, status.Version, status.Attempts, status.AuditSequence));

@@ -5,20 +5,20 @@ using Tokutei.Routing.V1;
 namespace Tokutei.Routing.Server.Tests.History;
 
 /// <summary>
-/// The server's Redis layout as far as the checker reads it, in one place (see src/.../Redis/RedisKeys.cs). The
-/// patterns accept a hash tag between the prefix and the name (<c>tkr:v1:{s07}:case:&lt;id&gt;</c>), so that the
-/// same check reads a sharded layout; if the names themselves change, change them here.
+/// The server's Redis layout as far as the checker reads it, in one place (see src/.../Redis/RedisLayout.cs). The
+/// patterns accept a shard's hash tag between the prefix and the name (<c>tkr:v2:{s07}:case:&lt;id&gt;</c>); if
+/// the names themselves change, change them here.
 /// </summary>
 internal static class HistoryKeys
 {
     /// <summary>Case hashes (and their :events and :audit lists, which <see cref="CaseId"/> tells apart).</summary>
-    public const string CasePattern = "tkr:v1:*case:*";
+    public const string CasePattern = "tkr:v2:*case:*";
 
     /// <summary>The outbox stream(s) the delivery workers read; each entry has a <see cref="OutboxCaseField"/>.</summary>
-    public const string OutboxPattern = "tkr:v1:*outbox";
+    public const string OutboxPattern = "tkr:v2:*outbox";
 
     /// <summary>The sorted set(s) of cases waiting for a later delivery cycle; members are case ids.</summary>
-    public const string DuePattern = "tkr:v1:*delivery:due";
+    public const string DuePattern = "tkr:v2:*delivery:due";
 
     /// <summary>The field of a case hash that holds the int value of <c>CaseState</c>.</summary>
     public const string StateField = "state";

@@ -116,7 +116,7 @@ public sealed class GuardTests
 
         await using var connection = await redis.ConnectAsync();
         var db = connection.GetDatabase();
-        var key = RedisKeys.CaseAudit(caseId);
+        var key = RedisCaseStoreTests.Layout.CaseAudit(caseId);
 
         // Altered: the second record now names another office.
         var stored = (byte[])(await db.ListGetByIndexAsync(key, 1))!;
