@@ -295,6 +295,8 @@ def default_checks():
         "Admin__Port": "9090",
         "HostOptions__ShutdownTimeout": "00:00:25",
         "ConnectionStrings__Redis": f"{FULLNAME}-redis:6379,abortConnect=false",
+        "Redis__Shards": "16",
+        "Redis__ReplicaAcks": "0",
         "Encryption__ActiveKeyId": "k1",
         "OTEL_SERVICE_NAME": "tokutei-routing",
         "Security__Jwt__Enabled": "true",
@@ -310,8 +312,8 @@ def default_checks():
         "Delivery__Endpoints__RegionalBureau": "https://case-intake.bureau.test.example",
         "Delivery__Endpoints__Municipality": "https://case-intake.municipal.test.example",
     }
-    check("default: ConfigMap holds exactly the server contract (URLs, admin port, environment, shutdown, Redis, key id, "
-          "JWT settings, limits, intake endpoints)", s == expected, json.dumps(s))
+    check("default: ConfigMap holds exactly the server contract (URLs, admin port, environment, shutdown, Redis, shards, "
+          "replica acks 0, key id, JWT settings, limits, intake endpoints)", s == expected, json.dumps(s))
     env = m.env()
     check("default: Redis__Password comes from the generated Redis Secret (secretKeyRef)",
           secret_ref(env.get("Redis__Password", {})) == (f"{FULLNAME}-redis-auth", "redis-password"))
