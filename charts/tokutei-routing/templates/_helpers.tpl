@@ -371,7 +371,7 @@ This is the whole environment contract between the chart and the server, besides
 {{- fail "redis.enabled and an externalRedis address (externalRedis.mode, .nodes or .sentinel) are both set: choose the bundled Redis or your own (redis.enabled=false)" }}
 {{- end }}
 {{- if and (eq $mode "embedded") (or .Values.autoscaling.enabled (gt (.Values.replicaCount | int) 1)) }}
-{{- fail "embedded mode (redis.enabled=false, no externalRedis.host) keeps cases in each pod's memory: it needs replicaCount=1 and autoscaling off, or a Redis" }}
+{{- fail "embedded mode (redis.enabled=false, no externalRedis address) keeps cases in each pod's memory: it needs replicaCount=1 and autoscaling off, or a Redis" }}
 {{- end }}
 {{- include "tokutei-routing.validateRedis" . }}
 {{- if .Values.autoscaling.enabled }}
