@@ -210,8 +210,9 @@ def lint_checks():
     check("lint --strict: default values + tests/chart/identity.yaml and delivery.yaml", p.returncode == 0,
           p.stdout[-500:] + p.stderr[-500:])
     names = {f.name for f in EXAMPLES}
-    check("examples: default, external Redis, TLS, HPA and ServiceMonitor values files exist",
-          {"default.yaml", "external-redis.yaml", "tls.yaml", "hpa.yaml", "servicemonitor.yaml"} <= names, str(names))
+    check("examples: default, external Redis (standalone, Cluster, Sentinel), TLS, HPA and ServiceMonitor values files exist",
+          {"default.yaml", "external-redis.yaml", "external-redis-cluster.yaml", "external-redis-sentinel.yaml",
+           "tls.yaml", "hpa.yaml", "servicemonitor.yaml"} <= names, str(names))
     for f in EXAMPLES:
         p = run([HELM, "lint", "--strict", str(CHART), "-f", str(f)])
         check(f"lint --strict: examples/{f.name}", p.returncode == 0, p.stdout[-500:] + p.stderr[-500:])
@@ -295,6 +296,8 @@ def default_checks():
         "Admin__Port": "9090",
         "HostOptions__ShutdownTimeout": "00:00:25",
         "ConnectionStrings__Redis": f"{FULLNAME}-redis:6379,abortConnect=false",
+        "Redis__Shards": "16",
+        "Redis__ReplicaAcks": "0",
         "Encryption__ActiveKeyId": "k1",
         "OTEL_SERVICE_NAME": "tokutei-routing",
         "Security__Jwt__Enabled": "true",
@@ -310,8 +313,8 @@ def default_checks():
         "Delivery__Endpoints__RegionalBureau": "https://case-intake.bureau.test.example",
         "Delivery__Endpoints__Municipality": "https://case-intake.municipal.test.example",
     }
-    check("default: ConfigMap holds exactly the server contract (URLs, admin port, environment, shutdown, Redis, key id, "
-          "JWT settings, limits, intake endpoints)", s == expected, json.dumps(s))
+    check("default: ConfigMap holds exactly the server contract (URLs, admin port, environment, shutdown, Redis, shards, "
+          "replica acks 0, key id, JWT settings, limits, intake endpoints)", s == expected, json.dumps(s))
     env = m.env()
     check("default: Redis__Password comes from the generated Redis Secret (secretKeyRef)",
           secret_ref(env.get("Redis__Password", {})) == (f"{FULLNAME}-redis-auth", "redis-password"))
@@ -1029,6 +1032,204 @@ def external_redis_checks():
                        for p in grpc[0]["from"]))
 
 
+EXTERNAL = ["redis.enabled=false", "networkPolicy.egress.externalRedis.to[0].ipBlock.cidr=198.51.100.0/24"]
+CLUSTER = EXTERNAL + ["externalRedis.mode=cluster", "externalRedis.nodes={r0.data:6379,r1.data:6379,r2.data:6379}"]
+SENTINEL = EXTERNAL + ["externalRedis.mode=sentinel", "externalRedis.sentinel.masterName=mymaster",
+                       "externalRedis.sentinel.nodes={s0.data:26379,s1.data:26379,s2.data:26379}",
+                       "networkPolicy.egress.externalRedis.ports={6379}"]
+
+
+def redis_egress(m):
+    """The egress rule of the external Redis (the one whose peers are networkPolicy.egress.externalRedis.to)."""
+    rules = [r for r in m.one("NetworkPolicy", FULLNAME)["spec"]["egress"]
+             if r.get("to") and "ipBlock" in r["to"][0] and r["to"][0]["ipBlock"]["cidr"] == "198.51.100.0/24"
+             or r.get("to") and r["to"][0].get("namespaceSelector", {}).get("matchLabels", {}).get(
+                 "kubernetes.io/metadata.name") == "data"]
+    if len(rules) != 1:
+        raise AssertionError(f"expected one egress rule to the external Redis, found {len(rules)}")
+    return rules[0]
+
+
+def redis_topology_checks():
+    # Cluster: the seed nodes, and StackExchange.Redis finds the rest.
+    m = render(values=[CHART / "examples" / "external-redis-cluster.yaml"])
+    s = m.settings
+    seeds = [f"redis-cluster-{i}.redis-cluster-headless.data.svc.cluster.local:6379" for i in range(3)]
+    check("cluster: ConnectionStrings__Redis is the seed nodes, abortConnect=false, ssl=true and user=",
+          s.get("ConnectionStrings__Redis") == ",".join(seeds + ["abortConnect=false", "ssl=true", "user=tokutei-routing"]),
+          s.get("ConnectionStrings__Redis"))
+    check("cluster example: Redis__Shards 16, Redis__ReplicaAcks 1, Redis__ReplicaAckTimeout 00:00:00.500",
+          (s.get("Redis__Shards"), s.get("Redis__ReplicaAcks"), s.get("Redis__ReplicaAckTimeout"))
+          == ("16", "1", "00:00:00.500"), json.dumps({k: v for k, v in s.items() if k.startswith("Redis__")}))
+    check("cluster example: Redis__Password from the existing Secret, not in the ConfigMap",
+          secret_ref(m.env().get("Redis__Password", {})) == ("tokutei-redis", "password")
+          and "password" not in s["ConnectionStrings__Redis"].lower())
+    rule = redis_egress(m)
+    check("cluster example: egress to the cluster's peers on the seeds' port 6379, no bundled Redis",
+          rule["ports"] == [{"port": 6379, "protocol": "TCP"}] and not m.of("StatefulSet"), json.dumps(rule))
+    m = render(sets=EXTERNAL + ["externalRedis.mode=cluster", "externalRedis.nodes={a:7000,b:7001,c:7000}",
+                                "networkPolicy.egress.externalRedis.ports={7002,7000}"])
+    check("cluster: egress opens every seed's port and networkPolicy.egress.externalRedis.ports, each once",
+          sorted(p["port"] for p in redis_egress(m)["ports"]) == [7000, 7001, 7002], json.dumps(redis_egress(m)["ports"]))
+    check("cluster: the ports of externalRedis.port (6379) are not opened in cluster mode",
+          6379 not in [p["port"] for p in redis_egress(m)["ports"]])
+    m = render(sets=CLUSTER + ["externalRedis.nodes={[fd00::1]:6379}"])
+    check("cluster: an IPv6 seed in brackets is kept as written",
+          m.settings["ConnectionStrings__Redis"].startswith("[fd00::1]:6379,abortConnect=false"),
+          m.settings["ConnectionStrings__Redis"])
+
+    # Sentinel: the sentinels and serviceName=<master>.
+    m = render(values=[CHART / "examples" / "external-redis-sentinel.yaml"])
+    s = m.settings
+    sentinels = [f"redis-sentinel-{i}.redis-sentinel.data.svc.cluster.local:26379" for i in range(3)]
+    check("sentinel: ConnectionStrings__Redis is the sentinels, serviceName=<masterName>, abortConnect=false, user=",
+          s.get("ConnectionStrings__Redis")
+          == ",".join(sentinels + ["serviceName=tokutei", "abortConnect=false", "user=tokutei-routing"]),
+          s.get("ConnectionStrings__Redis"))
+    check("sentinel example: Redis__ReplicaAcks 1 with its timeout, Redis__Shards 16",
+          (s.get("Redis__Shards"), s.get("Redis__ReplicaAcks"), s.get("Redis__ReplicaAckTimeout"))
+          == ("16", "1", "00:00:00.500"))
+    rule = redis_egress(m)
+    check("sentinel example: egress to the sentinels' port 26379 and the data nodes' port 6379",
+          sorted(p["port"] for p in rule["ports"]) == [6379, 26379], json.dumps(rule))
+    m = render(sets=SENTINEL + ["externalRedis.tls=true", "externalRedis.options=connectTimeout=2000"])
+    check("sentinel: ssl=true and the extra options follow serviceName",
+          m.settings["ConnectionStrings__Redis"] == "s0.data:26379,s1.data:26379,s2.data:26379,serviceName=mymaster,"
+          "abortConnect=false,ssl=true,connectTimeout=2000", m.settings["ConnectionStrings__Redis"])
+    render_fails("sentinel: with egress restricted and no data-node port, the chart refuses, naming "
+                 "networkPolicy.egress.externalRedis.ports and the data nodes",
+                 ["data nodes behind the sentinels", "networkPolicy.egress.externalRedis.ports"],
+                 sets=[x for x in SENTINEL if not x.startswith("networkPolicy.egress.externalRedis.ports")])
+    m = render(sets=[x for x in SENTINEL if not x.startswith("networkPolicy")] + ["networkPolicy.egress.enabled=false"])
+    check("sentinel: with egress unrestricted no port is needed", "serviceName=mymaster" in m.settings["ConnectionStrings__Redis"])
+
+    # Standalone: today's values keep working.
+    m = render(sets=EXTERNAL + ["externalRedis.host=redis.data", "externalRedis.port=6380",
+                                "externalRedis.options=user=routing"])
+    check("standalone: values without a mode (host, port, options user=) give host:port,abortConnect=false,user=... "
+          "as before", m.settings["ConnectionStrings__Redis"] == "redis.data:6380,abortConnect=false,user=routing"
+          and [p["port"] for p in redis_egress(m)["ports"]] == [6380], m.settings["ConnectionStrings__Redis"])
+    m = render(sets=EXTERNAL + ["externalRedis.host=redis.data", "externalRedis.user=routing"])
+    check("standalone: externalRedis.user gives user=<name>",
+          m.settings["ConnectionStrings__Redis"] == "redis.data:6379,abortConnect=false,user=routing")
+    check("standalone: no replica acknowledgement by default (Redis__ReplicaAcks 0, no timeout)",
+          m.settings.get("Redis__ReplicaAcks") == "0" and "Redis__ReplicaAckTimeout" not in m.settings)
+    m = render(sets=EXTERNAL + ["externalRedis.host=redis.data", "externalRedis.replicaAcks=2",
+                                "externalRedis.replicaAckTimeout=00:00:01.250"])
+    check("standalone: replicaAcks 2 and a 1.25 s timeout -> Redis__ReplicaAcks 2, Redis__ReplicaAckTimeout 00:00:01.250",
+          m.settings.get("Redis__ReplicaAcks") == "2" and m.settings.get("Redis__ReplicaAckTimeout") == "00:00:01.250")
+
+    # Shards: bundled and external alike; none in embedded mode.
+    check("shards: redisLayout.shards 32 -> Redis__Shards 32 with the bundled Redis and with a cluster",
+          render(sets=["redisLayout.shards=32"]).settings.get("Redis__Shards") == "32"
+          and render(sets=CLUSTER + ["redisLayout.shards=32"]).settings.get("Redis__Shards") == "32")
+    m = render(sets=["redis.enabled=false", "replicaCount=1"])
+    check("shards: the embedded mode (no Redis) gets no Redis__ setting",
+          not [k for k in m.settings if k.startswith("Redis__")], json.dumps(m.settings))
+
+    # The schema refuses...
+    render_fails("schema: an externalRedis.mode outside standalone, cluster, sentinel is refused", "/externalRedis/mode",
+                 sets=EXTERNAL + ["externalRedis.mode=replicated", "externalRedis.host=r"])
+    render_fails("schema: mode cluster without nodes is refused", "/externalRedis/nodes",
+                 sets=EXTERNAL + ["externalRedis.mode=cluster"])
+    render_fails("schema: mode sentinel without masterName and nodes is refused, naming both",
+                 ["/externalRedis/sentinel/masterName", "/externalRedis/sentinel/nodes"],
+                 sets=EXTERNAL + ["externalRedis.mode=sentinel"])
+    render_fails("schema: mode sentinel without nodes is refused", "/externalRedis/sentinel/nodes",
+                 sets=EXTERNAL + ["externalRedis.mode=sentinel", "externalRedis.sentinel.masterName=m"],
+                 unexpected=["/externalRedis/sentinel/masterName"])
+    render_fails("schema: a node without a port is refused", "/externalRedis/nodes/1",
+                 sets=CLUSTER + ["externalRedis.nodes={r0:6379,r1}"])
+    render_fails("schema: a sentinel that is a URL, not host:port, is refused", "/externalRedis/sentinel/nodes/0",
+                 sets=SENTINEL + ["externalRedis.sentinel.nodes={redis://s0:26379}"])
+    render_fails("schema: a master name with a comma (it would add an option) is refused", "/externalRedis/sentinel/masterName",
+                 sets=SENTINEL, set_strings=["externalRedis.sentinel.masterName=m\\,ssl=false"])
+    render_fails("schema: a user with a comma is refused", "/externalRedis/user",
+                 sets=CLUSTER, set_strings=["externalRedis.user=u\\,password=x"])
+    render_fails("schema: redisLayout.shards 0 is refused", "/redisLayout/shards", sets=["redisLayout.shards=0"])
+    render_fails("schema: redisLayout.shards 257 is refused", "/redisLayout/shards", sets=["redisLayout.shards=257"])
+    render_fails("schema: redisLayout.shards \"sixteen\" is refused", "/redisLayout/shards",
+                 set_strings=["redisLayout.shards=sixteen"])
+    render_fails("schema: externalRedis.replicaAcks -1 is refused", "/externalRedis/replicaAcks",
+                 sets=CLUSTER + ["externalRedis.replicaAcks=-1"])
+    render_fails("schema: a replicaAckTimeout that is no TimeSpan (500ms) is refused", "/externalRedis/replicaAckTimeout",
+                 sets=CLUSTER, set_strings=["externalRedis.replicaAckTimeout=500ms"])
+    render_fails("schema: a sentinelPassword in externalRedis.options is refused (it would go to the ConfigMap)",
+                 "/externalRedis/options", sets=SENTINEL + ["externalRedis.options=sentinelPassword=x"])
+    render_fails("schema: a cluster is durable mode: it needs the intake endpoints", "/delivery/endpoints/municipality",
+                 values=[IDENTITY], base=False, sets=CLUSTER)
+    for n in (1, 256):
+        code, _, err = template(sets=CLUSTER + [f"redisLayout.shards={n}"])
+        check(f"schema: redisLayout.shards {n} is accepted", code == 0, err[:300])
+
+    # ...and so do the templates, with a message that names what is missing (the schema skipped).
+    def fails(name, expected, sets, flags=NO_SCHEMA, unexpected=()):
+        render_fails(name, expected, sets=sets, flags=flags, unexpected=unexpected)
+    fails("redis: mode cluster without nodes: the templates ask for externalRedis.nodes, host:port seed nodes",
+          ["externalRedis.mode=cluster needs externalRedis.nodes", "host:port"], EXTERNAL + ["externalRedis.mode=cluster"])
+    fails("redis: mode sentinel without anything: the templates name sentinel.masterName and sentinel.nodes",
+          ["externalRedis.mode=sentinel needs externalRedis.sentinel.masterName", "and externalRedis.sentinel.nodes"],
+          EXTERNAL + ["externalRedis.mode=sentinel"])
+    fails("redis: mode sentinel without nodes: the templates name only sentinel.nodes",
+          "externalRedis.mode=sentinel needs externalRedis.sentinel.nodes",
+          EXTERNAL + ["externalRedis.mode=sentinel", "externalRedis.sentinel.masterName=m"],
+          unexpected=["masterName ("])
+    fails("redis: a node without a port: the templates name it", ['"r1" is not a "host:port" endpoint'],
+          CLUSTER + ["externalRedis.nodes={r0:6379,r1}"])
+    fails("redis: an unknown mode: the templates list the three", "use standalone, cluster or sentinel",
+          EXTERNAL + ["externalRedis.mode=replicated", "externalRedis.host=r"])
+    fails("redis: nodes given in standalone mode: the templates ask for externalRedis.mode",
+          "are for externalRedis.mode=cluster and =sentinel", EXTERNAL + ["externalRedis.nodes={r0:6379}"], flags=())
+    fails("redis: a host given in cluster mode is refused (seeds go in externalRedis.nodes)",
+          "leave externalRedis.host", CLUSTER + ["externalRedis.host=r"], flags=())
+    fails("redis: cluster nodes given in sentinel mode are refused", "leave externalRedis.host and externalRedis.nodes",
+          SENTINEL + ["externalRedis.nodes={r0:6379}"], flags=())
+    fails("redis: serviceName in externalRedis.options is refused (mode sentinel instead)",
+          "externalRedis.mode=sentinel with externalRedis.sentinel.masterName", CLUSTER + ["externalRedis.options=serviceName=m"],
+          flags=())
+    fails("redis: externalRedis.user together with user= in options is refused", "keep externalRedis.user",
+          CLUSTER + ["externalRedis.user=a", "externalRedis.options=user=b"], flags=())
+    fails("redis: replicaAcks with a zero timeout is refused", "needs a replicaAckTimeout above zero",
+          CLUSTER + ["externalRedis.replicaAcks=1", "externalRedis.replicaAckTimeout=00:00:00"], flags=())
+    fails("redis: redisLayout.shards 0: the templates say 1..256 and fixed at install",
+          ["redisLayout.shards must be between 1 and 256", "fixed at install"], ["redisLayout.shards=0"])
+    fails("redis: replicaAcks -1: the templates refuse it too", "externalRedis.replicaAcks must be 0 or more",
+          CLUSTER + ["externalRedis.replicaAcks=-1"])
+    fails("redis: the bundled Redis with replicaAcks 1 is refused: a single node has no replica to acknowledge",
+          ["externalRedis.replicaAcks=1", "bundled Redis", "single node", "set externalRedis.replicaAcks=0"],
+          ["externalRedis.replicaAcks=1"], flags=())
+    fails("redis: the embedded mode with replicaAcks 1 is refused (no Redis to wait on)", "no Redis is configured",
+          ["redis.enabled=false", "replicaCount=1", "externalRedis.replicaAcks=1"], flags=())
+    fails("redis: redis.enabled together with mode cluster is refused (both set)", "both set",
+          [x for x in CLUSTER if x != "redis.enabled=false"], flags=())
+    fails("redis: a cluster with egress restricted and no peers is refused", "externalRedis.to",
+          ["redis.enabled=false", "externalRedis.mode=cluster", "externalRedis.nodes={r0:6379}"], flags=())
+
+    # What the platform team reads.
+    values_text = (CHART / "values.yaml").read_text()
+    check("values.yaml: the ACL user needs CONFIG GET and INFO (fail closed); shards are fixed at install",
+          "CONFIG GET and INFO" in values_text and "fails closed" in values_text and "FIXED AT INSTALL" in values_text
+          and "loses no accepted case" in values_text)
+    readme = (CHART / "README.md").read_text()
+    sec = readme.split("## Redis topologies", 1)[-1].split("\n## ", 1)[0]
+    check("README: a Redis topologies section covers standalone, Sentinel, Cluster, the settings, the ACL, "
+          "the fixed shard count and replica acknowledgement",
+          "## Redis topologies" in readme
+          and all(w in sec for w in ("standalone", "Sentinel", "Cluster", "externalRedis.mode", "externalRedis.nodes",
+                                     "externalRedis.sentinel.masterName", "serviceName=", "CONFIG GET", "INFO",
+                                     "fails closed", "redisLayout.shards", "Redis__Shards", "at install",
+                                     "replicaAcks", "WAIT", "UNAVAILABLE", "RetryInfo", "loses no accepted case",
+                                     "networkPolicy.egress.externalRedis.ports")), sec[:200])
+    chart_yaml = (CHART / "Chart.yaml").read_text()
+    check("Chart.yaml: version 0.4.0, and the README's Upgrade section says what changed from 0.3.0",
+          re.search(r"^version: 0\.4\.0$", chart_yaml, re.M) is not None and "From chart 0.3.0" in readme)
+    p = run([HELM, "install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client",
+             "-f", str(CHART / "examples" / "external-redis-sentinel.yaml")])
+    check("notes: a Sentinel install names the master and sentinels, the replica acknowledgement and the fixed shards",
+          'master "tokutei" of the sentinels' in p.stdout and "1 replica(s)" in p.stdout
+          and "never change redisLayout.shards" in p.stdout, p.stderr[:300])
+
+
 def hpa_checks():
     m = render(values=[CHART / "examples" / "hpa.yaml"])
     hpa = m.one("HorizontalPodAutoscaler")
@@ -1136,7 +1337,7 @@ def notes_checks():
 
 def main():
     for group in (lint_checks, render_checks, default_checks, redis_checks, network_policy_checks, headless_checks,
-                  pdb_checks, schema_checks, guard_checks, tls_checks, external_redis_checks, hpa_checks,
+                  pdb_checks, schema_checks, guard_checks, tls_checks, external_redis_checks, redis_topology_checks, hpa_checks,
                   servicemonitor_checks, shutdown_and_image_checks, notes_checks, security_checks, delivery_checks):
         safe(group.__name__, group)
     print(f"chart: {passed} passed, {failed} failed")

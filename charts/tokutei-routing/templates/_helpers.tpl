@@ -76,9 +76,42 @@ app.kubernetes.io/component: redis
 {{- end }}
 {{- end }}
 
-{{/* Storage mode: "bundled" (redis.enabled), "external" (externalRedis.host) or "embedded" (in memory, one pod). */}}
+{{/*
+Storage mode: "bundled" (redis.enabled), "external" (an externalRedis address: host, nodes, sentinel, or a mode other
+than standalone) or "embedded" (in memory, one pod).
+*/}}
 {{- define "tokutei-routing.mode" -}}
-{{- if .Values.redis.enabled }}bundled{{ else if .Values.externalRedis.host }}external{{ else }}embedded{{ end }}
+{{- if .Values.redis.enabled }}bundled{{ else if include "tokutei-routing.externalRedisGiven" . }}external{{ else }}embedded{{ end }}
+{{- end }}
+
+{{/* "true" when any externalRedis address is given, whatever redis.enabled says. */}}
+{{- define "tokutei-routing.externalRedisGiven" -}}
+{{- $r := .Values.externalRedis }}
+{{- if or $r.host $r.nodes $r.sentinel.masterName $r.sentinel.nodes (ne ($r.mode | default "standalone") "standalone") }}true{{ end }}
+{{- end }}
+
+{{/* The "host:port" endpoints ConnectionStrings__Redis starts with (JSON list): the host, the cluster's seed nodes or the sentinels. */}}
+{{- define "tokutei-routing.externalRedisEndpoints" -}}
+{{- $r := .Values.externalRedis }}
+{{- $mode := $r.mode | default "standalone" }}
+{{- if eq $mode "cluster" }}{{ toJson $r.nodes }}
+{{- else if eq $mode "sentinel" }}{{ toJson $r.sentinel.nodes }}
+{{- else }}{{ toJson (list (printf "%s:%d" $r.host ($r.port | int))) }}
+{{- end }}
+{{- end }}
+
+{{/* The TCP ports the server reaches the external Redis on (JSON list, no duplicates): those of the endpoints, plus networkPolicy.egress.externalRedis.ports. */}}
+{{- define "tokutei-routing.externalRedisPorts" -}}
+{{- $ports := list }}
+{{- range (include "tokutei-routing.externalRedisEndpoints" . | fromJsonArray) }}
+{{- $ports = append $ports (regexFind "[0-9]+$" .) }}
+{{- end }}
+{{- range .Values.networkPolicy.egress.externalRedis.ports }}
+{{- $ports = append $ports (toString .) }}
+{{- end }}
+{{- $out := list }}
+{{- range ($ports | uniq) }}{{ $out = append $out (int .) }}{{ end }}
+{{- toJson $out }}
 {{- end }}
 
 {{/* Replicas the budget has to leave room for: the HPA's floor when it owns the count. */}}
@@ -92,9 +125,13 @@ app.kubernetes.io/component: redis
 {{- if eq $mode "bundled" }}
 {{- printf "%s:%d,abortConnect=false" (include "tokutei-routing.redis.fullname" .) (.Values.redis.port | int) }}
 {{- else if eq $mode "external" }}
-{{- $parts := list (printf "%s:%d" .Values.externalRedis.host (.Values.externalRedis.port | int)) "abortConnect=false" }}
-{{- if .Values.externalRedis.tls }}{{ $parts = append $parts "ssl=true" }}{{ end }}
-{{- if .Values.externalRedis.options }}{{ $parts = append $parts .Values.externalRedis.options }}{{ end }}
+{{- $r := .Values.externalRedis }}
+{{- $parts := include "tokutei-routing.externalRedisEndpoints" . | fromJsonArray }}
+{{- if eq $r.mode "sentinel" }}{{ $parts = append $parts (printf "serviceName=%s" $r.sentinel.masterName) }}{{ end }}
+{{- $parts = append $parts "abortConnect=false" }}
+{{- if $r.tls }}{{ $parts = append $parts "ssl=true" }}{{ end }}
+{{- if $r.user }}{{ $parts = append $parts (printf "user=%s" $r.user) }}{{ end }}
+{{- if $r.options }}{{ $parts = append $parts $r.options }}{{ end }}
 {{- join "," $parts }}
 {{- end }}
 {{- end }}
@@ -234,6 +271,12 @@ This is the whole environment contract between the chart and the server, besides
 {{- $_ := set $d "HostOptions__ShutdownTimeout" (include "tokutei-routing.shutdownTimeout" .) }}
 {{- if ne $mode "embedded" }}
 {{- $_ := set $d "ConnectionStrings__Redis" (include "tokutei-routing.redisConnectionString" .) }}
+{{- $_ := set $d "Redis__Shards" (.Values.redisLayout.shards | int | toString) }}
+{{- $acks := ternary (.Values.externalRedis.replicaAcks | int) 0 (eq $mode "external") }}
+{{- $_ := set $d "Redis__ReplicaAcks" ($acks | toString) }}
+{{- if gt $acks 0 }}
+{{- $_ := set $d "Redis__ReplicaAckTimeout" .Values.externalRedis.replicaAckTimeout }}
+{{- end }}
 {{- $_ := set $d "Encryption__ActiveKeyId" .Values.encryption.activeKeyId }}
 {{- end }}
 {{- if .Values.tls.enabled }}
@@ -324,9 +367,13 @@ This is the whole environment contract between the chart and the server, besides
 {{- if and .Values.redis.enabled .Values.externalRedis.host }}
 {{- fail "redis.enabled and externalRedis.host are both set: choose the bundled Redis or your own" }}
 {{- end }}
-{{- if and (eq $mode "embedded") (or .Values.autoscaling.enabled (gt (.Values.replicaCount | int) 1)) }}
-{{- fail "embedded mode (redis.enabled=false, no externalRedis.host) keeps cases in each pod's memory: it needs replicaCount=1 and autoscaling off, or a Redis" }}
+{{- if and .Values.redis.enabled (include "tokutei-routing.externalRedisGiven" .) }}
+{{- fail "redis.enabled and an externalRedis address (externalRedis.mode, .nodes or .sentinel) are both set: choose the bundled Redis or your own (redis.enabled=false)" }}
 {{- end }}
+{{- if and (eq $mode "embedded") (or .Values.autoscaling.enabled (gt (.Values.replicaCount | int) 1)) }}
+{{- fail "embedded mode (redis.enabled=false, no externalRedis address) keeps cases in each pod's memory: it needs replicaCount=1 and autoscaling off, or a Redis" }}
+{{- end }}
+{{- include "tokutei-routing.validateRedis" . }}
 {{- if .Values.autoscaling.enabled }}
 {{- if gt (.Values.autoscaling.minReplicas | int) (.Values.autoscaling.maxReplicas | int) }}
 {{- fail (printf "autoscaling.minReplicas (%d) is above autoscaling.maxReplicas (%d)" (.Values.autoscaling.minReplicas | int) (.Values.autoscaling.maxReplicas | int)) }}
@@ -432,9 +479,80 @@ This is the whole environment contract between the chart and the server, besides
 {{- if and (eq $mode "external") (not .Values.networkPolicy.egress.externalRedis.to) (not .Values.networkPolicy.egress.extra) }}
 {{- fail "networkPolicy.egress would block the external Redis: set networkPolicy.egress.externalRedis.to (e.g. an ipBlock), or networkPolicy.egress.enabled=false" }}
 {{- end }}
+{{- if and (eq $mode "external") (eq .Values.externalRedis.mode "sentinel") (not .Values.networkPolicy.egress.externalRedis.ports) (not .Values.networkPolicy.egress.extra) }}
+{{- fail "networkPolicy.egress would block the Redis data nodes behind the sentinels: the server connects to the master (and replicas) the sentinels name, whose addresses are known only at run time. Set networkPolicy.egress.externalRedis.ports to their port (e.g. [6379]) and make networkPolicy.egress.externalRedis.to cover them as well as the sentinels, or set networkPolicy.egress.enabled=false" }}
+{{- end }}
 {{- $d := .Values.delivery.endpoints }}
 {{- if and (or $d.regionalBureau $d.municipality $d.offices) (not .Values.networkPolicy.egress.intake.to) (not .Values.networkPolicy.egress.extra) }}
 {{- fail "networkPolicy.egress would block delivery to the intake endpoints: set networkPolicy.egress.intake.to, or networkPolicy.egress.enabled=false" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The Redis topology and its settings; each failure names the value to change. */}}
+{{- define "tokutei-routing.validateRedis" -}}
+{{- $mode := include "tokutei-routing.mode" . }}
+{{- $r := .Values.externalRedis }}
+{{- $acks := $r.replicaAcks | int }}
+{{- $shards := .Values.redisLayout.shards | int }}
+{{- if or (lt $shards 1) (gt $shards 256) }}
+{{- fail (printf "redisLayout.shards must be between 1 and 256 (it is %d); it is fixed at install: use the number the release was installed with" $shards) }}
+{{- end }}
+{{- if lt $acks 0 }}
+{{- fail (printf "externalRedis.replicaAcks must be 0 or more (it is %d)" $acks) }}
+{{- end }}
+{{- if and (eq $mode "bundled") (gt $acks 0) }}
+{{- fail (printf "externalRedis.replicaAcks=%d, but the bundled Redis (redis.enabled=true) is a single node with no replica to acknowledge a case, so RouteCase could never answer OK: set externalRedis.replicaAcks=0, or use an external Redis Sentinel set or Cluster with replicas (redis.enabled=false, externalRedis.mode)" $acks) }}
+{{- end }}
+{{- if and (eq $mode "embedded") (gt $acks 0) }}
+{{- fail (printf "externalRedis.replicaAcks=%d, but no Redis is configured (embedded mode): give your Redis (externalRedis.mode with host, nodes or sentinel), or set externalRedis.replicaAcks=0" $acks) }}
+{{- end }}
+{{- if eq $mode "external" }}
+{{- if not (has $r.mode (list "standalone" "cluster" "sentinel")) }}
+{{- fail (printf "externalRedis.mode %q: use standalone, cluster or sentinel" (toString $r.mode)) }}
+{{- end }}
+{{- if eq $r.mode "standalone" }}
+{{- if or $r.nodes $r.sentinel.masterName $r.sentinel.nodes }}
+{{- fail "externalRedis.nodes and externalRedis.sentinel are for externalRedis.mode=cluster and =sentinel, and mode is standalone: set externalRedis.mode, or use externalRedis.host and .port for a single node" }}
+{{- end }}
+{{- if not $r.host }}
+{{- fail "externalRedis.mode=standalone needs externalRedis.host (and .port)" }}
+{{- end }}
+{{- else if eq $r.mode "cluster" }}
+{{- if not $r.nodes }}
+{{- fail "externalRedis.mode=cluster needs externalRedis.nodes: seed nodes of the cluster, host:port each (e.g. [redis-0.redis:6379, redis-1.redis:6379, redis-2.redis:6379])" }}
+{{- end }}
+{{- if or $r.host $r.sentinel.masterName $r.sentinel.nodes }}
+{{- fail "externalRedis.mode=cluster takes its seed nodes from externalRedis.nodes: leave externalRedis.host and externalRedis.sentinel empty" }}
+{{- end }}
+{{- else if eq $r.mode "sentinel" }}
+{{- $missing := list }}
+{{- if not $r.sentinel.masterName }}{{ $missing = append $missing "externalRedis.sentinel.masterName (the master's name the sentinels monitor, e.g. mymaster)" }}{{ end }}
+{{- if not $r.sentinel.nodes }}{{ $missing = append $missing "externalRedis.sentinel.nodes (the sentinels, host:port each, e.g. [sentinel-0.redis:26379])" }}{{ end }}
+{{- if $missing }}
+{{- fail (printf "externalRedis.mode=sentinel needs %s" (join " and " $missing)) }}
+{{- end }}
+{{- if or $r.host $r.nodes }}
+{{- fail "externalRedis.mode=sentinel finds the master through externalRedis.sentinel.nodes: leave externalRedis.host and externalRedis.nodes empty" }}
+{{- end }}
+{{- end }}
+{{- range $i, $n := (include "tokutei-routing.externalRedisEndpoints" . | fromJsonArray) }}
+{{- $port := regexFind ":[0-9]+$" (toString $n) | trimPrefix ":" | int }}
+{{- if or (not (regexMatch "^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]):[0-9]+$" (toString $n))) (lt $port 1) (gt $port 65535) }}
+{{- fail (printf "externalRedis: %q is not a \"host:port\" endpoint (the port is required: the NetworkPolicy opens it)" (toString $n)) }}
+{{- end }}
+{{- end }}
+{{- if regexMatch "(?i)(^|,)\\s*serviceName=" $r.options }}
+{{- fail "externalRedis.options names a serviceName: set externalRedis.mode=sentinel with externalRedis.sentinel.masterName instead" }}
+{{- end }}
+{{- if and $r.user (regexMatch "(?i)(^|,)\\s*user=" $r.options) }}
+{{- fail "externalRedis.user and a user= in externalRedis.options are both set: keep externalRedis.user" }}
+{{- end }}
+{{- if regexMatch "(?i)password=" $r.options }}
+{{- fail "externalRedis.options must not hold a password (it goes to a ConfigMap): use externalRedis.existingSecret (Redis__Password)" }}
+{{- end }}
+{{- if and (gt $acks 0) (regexMatch "^(0+\\.)?0+:0+:0+(\\.0+)?$" (toString $r.replicaAckTimeout)) }}
+{{- fail (printf "externalRedis.replicaAcks=%d needs a replicaAckTimeout above zero (e.g. \"00:00:00.500\")" $acks) }}
 {{- end }}
 {{- end }}
 {{- end }}
