@@ -94,13 +94,18 @@ internal sealed partial class RedisResilience
             || server.Message.StartsWith("BUSY ", StringComparison.Ordinal)
             || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
             || server.Message.StartsWith("READONLY", StringComparison.Ordinal)
-            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal),
+            || server.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+            || server.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal),
         _ => false,
     };
 
-    /// <summary>Any failure of Redis itself, transient or not: refusing writes (OOM, MISCONF) included.</summary>
+    /// <summary>
+    /// Any failure of Redis itself, transient or not: refusing writes (OOM, MISCONF) included, and a command the client
+    /// library refuses to send (<see cref="RedisCommandException"/>, e.g. keys of several slots on a Cluster): the
+    /// caller gets UNAVAILABLE with RetryInfo, never INTERNAL.
+    /// </summary>
     public static bool IsStoreFailure(Exception exception) =>
-        exception is RedisException or TimeoutRejectedException or TimeoutException;
+        exception is RedisException or RedisCommandException or TimeoutRejectedException or TimeoutException;
 
     /// <summary>A description safe to log: the exception type and, for server errors, the error code word only.</summary>
     public static string Describe(Exception exception) => exception is RedisServerException server
