@@ -40,7 +40,7 @@ public sealed class RedisSentinels : IAsyncDisposable
     public string ConnectionString => $"{string.Join(',', _sentinels.Select(s => s.EndPoint))},serviceName={ServiceName}";
 
     /// <summary>Starts the primary, two replicas (waits until in sync), three sentinels (waits until they know each other and every replica).</summary>
-    public static async Task<RedisSentinels> StartAsync(int downAfterMilliseconds = 1000, int failoverTimeoutMilliseconds = 3000)
+    public static async Task<RedisSentinels> StartAsync(int downAfterMilliseconds = 1000, int failoverTimeoutMilliseconds = 1000)
     {
         var fixture = new RedisSentinels(System.IO.Directory.CreateTempSubdirectory("tkr-sentinel-").FullName);
         try
