@@ -1,25 +1,28 @@
-# Redis for the durable-mode tests: Debian's redis-server, pinned. The tests start their own servers on free
-# loopback ports; nothing here starts a service.
+# Redis for the durable-mode tests: Debian's redis-server and redis-tools (redis-cli, which forms and reshards the
+# topology tests' clusters), pinned. Sentinels run as `redis-server <conf> --sentinel`, so the redis-sentinel package is
+# not needed. The tests start their own servers on free loopback ports; nothing here starts a service.
 REDIS_VERSION := 5:7.0.15-1~deb12u10
+REDIS_PACKAGES := redis-server redis-tools
 
 .PHONY: redis
 TEST_PREREQS += redis
 
 redis:
-	@if dpkg-query -W -f='$${Version}' redis-server 2>/dev/null | grep -qx '$(REDIS_VERSION)'; then \
-	  echo "redis-server $(REDIS_VERSION) is installed"; \
+	@if [ "$$(dpkg-query -W -f='$${db:Status-Status} $${Version}\n' $(REDIS_PACKAGES) 2>/dev/null | grep -cx 'installed $(REDIS_VERSION)')" = "$(words $(REDIS_PACKAGES))" ]; then \
+	  echo "$(REDIS_PACKAGES) $(REDIS_VERSION) are installed"; \
 	else \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq; \
 	  if apt-cache madison redis-server | grep -q ' $(REDIS_VERSION) '; then \
-	    apt-get install -y -qq --no-install-recommends 'redis-server=$(REDIS_VERSION)' 'redis-tools=$(REDIS_VERSION)'; \
+	    apt-get install -y -qq --no-install-recommends $(foreach p,$(REDIS_PACKAGES),'$(p)=$(REDIS_VERSION)'); \
 	  else \
-	    echo "warning: redis-server $(REDIS_VERSION) is no longer served; installing the current 7.0 package" >&2; \
-	    apt-get install -y -qq --no-install-recommends redis-server; \
+	    echo "warning: redis $(REDIS_VERSION) is no longer served; installing the current 7.0 packages" >&2; \
+	    apt-get install -y -qq --no-install-recommends $(REDIS_PACKAGES); \
 	  fi; \
 	fi
 	@# The Debian package may start a system instance where systemd runs; the tests never use it.
 	@redis-server --version
+	@redis-cli --version
 
 ## Publish a reference data set to the Redis of ConnectionStrings__Redis; every replica swaps to it within seconds.
 ## REFERENCE is a folder of data/reference's format; empty publishes the set compiled into the server.

@@ -96,6 +96,13 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Creates a user that may do everything but CONFIG (<see cref="RedisAcl"/>); returns the configuration piece that
+    /// logs in as it. A restart forgets it (ACLs live in memory): call it again after <see cref="StartAsync()"/>.
+    /// </summary>
+    public Task<string> CreateUserWithoutConfigAsync(string user = RedisAcl.DefaultUser, string password = RedisAcl.DefaultPassword) =>
+        RedisAcl.CreateUserWithoutConfigAsync(Port, user, password);
+
     /// <summary>A direct connection for inspecting what the service wrote.</summary>
     public Task<ConnectionMultiplexer> ConnectAsync() => ConnectionMultiplexer.ConnectAsync($"{ConnectionString},allowAdmin=true");
 
