@@ -30,3 +30,9 @@ REFERENCE ?=
 .PHONY: publish-reference
 publish-reference: restore
 	dotnet run --project $(SERVER) -c $(CONFIG) --no-launch-profile -- publish-reference $(REFERENCE)
+
+## Move cases of the single-node layout of earlier versions (tkr:v1:) into the sharded layout, once, with every server
+## stopped; ConnectionStrings__Redis, Redis__Password and Redis__Shards as the servers have them.
+.PHONY: migrate-redis-layout
+migrate-redis-layout: restore
+	dotnet run --project $(SERVER) -c $(CONFIG) --no-launch-profile -- migrate-redis-layout

@@ -46,11 +46,10 @@ public sealed class DeliveryHistoryTests
         var workloadEnded = clock.Ms();
         await nemesis.HealAsync();
         await using var connection = await redis.ConnectAsync();
-        var db = connection.GetDatabase();
-        var unsettled = await SettleAsync(db, clock, settings.SettleWithin);
+        var unsettled = await SettleAsync(connection, clock, settings.SettleWithin);
         var settled = clock.Ms();
 
-        var stored = await RedisView.ReadAsync(db);
+        var stored = await RedisView.ReadAsync(connection);
         var final = await ReadFinalAsync(workload, stored);
         var history = new RunHistory(
             [.. workload.Calls],
@@ -98,9 +97,12 @@ public sealed class DeliveryHistoryTests
         }
     }
 
-    private static string[] ReplicaSettings(RedisServer redis, string intake) =>
+    private static string[] ReplicaSettings(RedisServer redis, string intake) => ReplicaSettings(redis.ConnectionString, intake);
+
+    /// <summary>A server replica of a history run on any Redis (one node, Cluster seed nodes, or sentinels).</summary>
+    internal static string[] ReplicaSettings(string redisConnection, string intake) =>
     [
-        "--ConnectionStrings:Redis", redis.ConnectionString + ",connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
+        "--ConnectionStrings:Redis", redisConnection + ",connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000",
         "--Encryption:ActiveKeyId", "test1",
         "--Encryption:Keys:test1", DurableServer.EncryptionKey,
         "--Redis:DurabilityCheckInterval", "00:00:01",
@@ -129,7 +131,7 @@ public sealed class DeliveryHistoryTests
     ];
 
     /// <summary>Waits, bounded, until Redis holds no unsettled case; returns how many are left (-1: Redis did not answer).</summary>
-    private static async Task<int> SettleAsync(IDatabase db, RunClock clock, TimeSpan within)
+    internal static async Task<int> SettleAsync(IConnectionMultiplexer redis, RunClock clock, TimeSpan within)
     {
         var start = clock.Ms();
         while (true)
@@ -137,7 +139,7 @@ public sealed class DeliveryHistoryTests
             int unsettled;
             try
             {
-                unsettled = await RedisView.UnsettledAsync(db);
+                unsettled = await RedisView.UnsettledAsync(redis);
             }
             catch (RedisException)
             {
@@ -154,7 +156,7 @@ public sealed class DeliveryHistoryTests
     }
 
     /// <summary>GetCase of every case in Redis, through the replicas, a few tries each.</summary>
-    private static async Task<IReadOnlyList<CaseObservation>> ReadFinalAsync(Workload workload, IReadOnlyList<StoredCase> stored)
+    internal static async Task<IReadOnlyList<CaseObservation>> ReadFinalAsync(Workload workload, IReadOnlyList<StoredCase> stored)
     {
         var final = new ConcurrentBag<CaseObservation>();
         await Parallel.ForEachAsync(stored, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Token }, async (storedCase, token) =>
@@ -193,7 +195,7 @@ public sealed class DeliveryHistoryTests
         return text.ToString();
     }
 
-    private static List<Violation> Capped(IReadOnlyList<Violation> violations)
+    internal static List<Violation> Capped(IReadOnlyList<Violation> violations)
     {
         var capped = new List<Violation>();
         foreach (var group in violations.GroupBy(v => v.Invariant))

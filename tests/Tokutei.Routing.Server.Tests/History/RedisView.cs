@@ -42,17 +42,18 @@ internal static class HistoryKeys
     }
 }
 
-/// <summary>Reads the cases, outbox and due entries straight from Redis (SCAN, never KEYS).</summary>
+/// <summary>Reads the cases, outbox and due entries straight from Redis (SCAN on every primary, never KEYS): one node, or a Cluster.</summary>
 internal static class RedisView
 {
-    public static async Task<IReadOnlyList<StoredCase>> ReadAsync(IDatabase db)
+    public static async Task<IReadOnlyList<StoredCase>> ReadAsync(IConnectionMultiplexer redis)
     {
-        ArgumentNullException.ThrowIfNull(db);
-        var caseKeys = (await ScanAsync(db, HistoryKeys.CasePattern)).Where(k => HistoryKeys.CaseId(k) is not null).ToList();
+        ArgumentNullException.ThrowIfNull(redis);
+        var db = redis.GetDatabase();
+        var caseKeys = (await ScanAsync(redis, HistoryKeys.CasePattern)).Where(k => HistoryKeys.CaseId(k) is not null).ToList();
         var states = await Task.WhenAll(caseKeys.Select(k => db.HashGetAsync(k, HistoryKeys.StateField)));
 
         var inOutbox = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var outbox in await ScanAsync(db, HistoryKeys.OutboxPattern))
+        foreach (var outbox in await ScanAsync(redis, HistoryKeys.OutboxPattern))
         {
             foreach (var entry in await db.StreamRangeAsync(outbox))
             {
@@ -65,7 +66,7 @@ internal static class RedisView
         }
 
         var inDue = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var due in await ScanAsync(db, HistoryKeys.DuePattern))
+        foreach (var due in await ScanAsync(redis, HistoryKeys.DuePattern))
         {
             foreach (var member in await db.SortedSetRangeByRankAsync(due))
             {
@@ -82,21 +83,25 @@ internal static class RedisView
     }
 
     /// <summary>Cases in Redis that are not settled (DELIVERED or DEAD_LETTERED).</summary>
-    public static async Task<int> UnsettledAsync(IDatabase db) =>
-        (await ReadAsync(db)).Count(c => c.State is not ((int)CaseState.Delivered or (int)CaseState.DeadLettered));
+    public static async Task<int> UnsettledAsync(IConnectionMultiplexer redis) =>
+        (await ReadAsync(redis)).Count(c => c.State is not ((int)CaseState.Delivered or (int)CaseState.DeadLettered));
 
-    /// <summary>Every key matching a pattern, by SCAN cursor, so that a large Redis is never blocked.</summary>
-    private static async Task<List<string>> ScanAsync(IDatabase db, string pattern)
+    /// <summary>Every key matching a pattern on every primary, by SCAN cursor, so that a large Redis is never blocked.</summary>
+    private static async Task<List<string>> ScanAsync(IConnectionMultiplexer redis, string pattern)
     {
         var keys = new List<string>();
-        var cursor = "0";
-        do
+        foreach (var server in redis.GetServers().Where(s => s.IsConnected && !s.IsReplica))
         {
-            var reply = (RedisResult[])(await db.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", 1000))!;
-            cursor = (string)reply[0]!;
-            keys.AddRange(((RedisResult[])reply[1]!).Select(k => (string)k!));
+            var cursor = "0";
+            do
+            {
+                var reply = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", 1000))!;
+                cursor = (string)reply[0]!;
+                keys.AddRange(((RedisResult[])reply[1]!).Select(k => (string)k!));
+            }
+            while (cursor != "0");
         }
-        while (cursor != "0");
+
         return [.. keys.Distinct(StringComparer.Ordinal)];
     }
 }
