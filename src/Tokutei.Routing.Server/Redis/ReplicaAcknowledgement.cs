@@ -30,27 +30,28 @@ internal sealed class ReplicaAcknowledgement(IConnectionMultiplexer redis, Routi
             return;
         }
 
-        // Asked after the write's reply, so the slot map already follows any MOVED the write met.
-        var endpoint = await redis.GetDatabase().IdentifyEndpointAsync(key).ConfigureAwait(false)
-            ?? throw new StoreUnavailableException(TimeSpan.FromSeconds(1), "no primary for the case's shard");
-        Primary primary;
-        lock (_primaries)
-        {
-            if (!_primaries.TryGetValue(endpoint, out primary!))
-            {
-                primary = new Primary(redis.GetServer(endpoint));
-                _primaries[endpoint] = primary;
-            }
-        }
-
         var timeout = options.Value.ReplicaAckTimeout;
         long acknowledged;
         try
         {
+            // Asked after the write's reply, so the slot map already follows any MOVED the write met.
+            var endpoint = await redis.GetDatabase().IdentifyEndpointAsync(key).ConfigureAwait(false)
+                ?? throw new StoreUnavailableException(TimeSpan.FromSeconds(1), "no primary for the case's shard");
+            Primary primary;
+            lock (_primaries)
+            {
+                if (!_primaries.TryGetValue(endpoint, out primary!))
+                {
+                    primary = new Primary(redis.GetServer(endpoint));
+                    _primaries[endpoint] = primary;
+                }
+            }
+
             acknowledged = await primary.WaitAsync(required, timeout).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        catch (Exception exception) when (RedisResilience.IsStoreFailure(exception) || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            // A primary failing over, a connection lost mid-WAIT: the case may or may not be on a replica, so no OK.
             throw new StoreUnavailableException(timeout, "replica acknowledgement failed: " + RedisResilience.Describe(exception), exception);
         }
 
