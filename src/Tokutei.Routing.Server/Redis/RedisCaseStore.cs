@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
 using Google.Protobuf;
@@ -18,7 +19,7 @@ namespace Tokutei.Routing.Server.Redis;
 /// Every key one script touches is in one shard (<see cref="RedisLayout"/>), so each script runs in one hash slot;
 /// delivery reads every shard's outbox. Outbox entry ids handed to delivery name their shard: <c>07/1700000000000-0</c>.
 /// </summary>
-internal sealed class RedisCaseStore : ICaseStore
+internal sealed partial class RedisCaseStore : ICaseStore
 {
     public const string DeliveryGroup = "delivery";
 
@@ -147,6 +148,7 @@ internal sealed class RedisCaseStore : ICaseStore
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisLayout _layout;
     private readonly RedisLayoutCheck _layoutCheck;
+    private readonly ILogger<RedisCaseStore> _logger;
     private readonly ReplicaAcknowledgement _replicas;
     private readonly RedisResilience _resilience;
     private readonly PersonalDataProtector _protector;
@@ -156,13 +158,14 @@ internal sealed class RedisCaseStore : ICaseStore
     private readonly string[] _claimCursors;
     private int _readFrom;
 
-    public RedisCaseStore(IConnectionMultiplexer redis, RedisLayout layout, RedisLayoutCheck layoutCheck, ReplicaAcknowledgement replicas, RedisResilience resilience, PersonalDataProtector protector, RedisDurability durability, RoutingTelemetry telemetry, IOptions<RedisOptions> options)
+    public RedisCaseStore(IConnectionMultiplexer redis, RedisLayout layout, RedisLayoutCheck layoutCheck, ReplicaAcknowledgement replicas, RedisResilience resilience, PersonalDataProtector protector, RedisDurability durability, RoutingTelemetry telemetry, IOptions<RedisOptions> options, ILogger<RedisCaseStore> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(layout);
         _redis = redis;
         _layout = layout;
         _layoutCheck = layoutCheck;
+        _logger = logger;
         _replicas = replicas;
         _claimCursors = [.. layout.AllShards.Select(_ => "0-0")];
         _durability = durability;
@@ -229,7 +232,7 @@ internal sealed class RedisCaseStore : ICaseStore
 
         // Safe to retry: a second run of the script finds the idempotency record of the first.
         var result = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
+            _resilience.Shard(shard).Retrying,
             token => AcceptScript.EvaluateAsync(Db, parameters).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         var reply = (RedisResult[])result!;
@@ -257,7 +260,7 @@ internal sealed class RedisCaseStore : ICaseStore
     public async Task<(byte[] Reply, string PayloadHash)?> FindByRequestIdAsync(string submitterOfficeCode, string requestId, CancellationToken cancellationToken)
     {
         var found = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
+            _resilience.Shard(_layout.ShardOfRequest(submitterOfficeCode, requestId)).Retrying,
             token => Db.HashGetAsync(_layout.Request(submitterOfficeCode, requestId), ["case_id", "payload_hash"]).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         if (found[0].IsNull)
@@ -279,7 +282,7 @@ internal sealed class RedisCaseStore : ICaseStore
     public async Task<CaseStatus?> GetStatusAsync(string caseId, CancellationToken cancellationToken)
     {
         var fields = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
+            _resilience.Shard(_layout.ShardOfCase(caseId)).Retrying,
             token => Db.HashGetAsync(_layout.Case(caseId), LoadFields).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         return Status(caseId, fields);
@@ -351,9 +354,9 @@ internal sealed class RedisCaseStore : ICaseStore
         ArgumentNullException.ThrowIfNull(transition);
 
         // Delivery's transitions (they come from an outbox entry) run on delivery's pipeline, an operator's on the API's.
-        var pipeline = entry is null ? _resilience.Retrying : _resilience.Delivery;
-        var (auditLength, auditHash) = (transition.Next.AuditSequence, transition.Next.AuditHash);
         var shard = _layout.ShardOfCase(caseId);
+        var pipeline = entry is null ? _resilience.Shard(shard).Retrying : _resilience.Shard(shard).Delivery;
+        var (auditLength, auditHash) = (transition.Next.AuditSequence, transition.Next.AuditHash);
         for (var round = 0; round < 10; round++)
         {
             var audit = transition.Audit is { } draft ? AuditChain.Next(auditLength, auditHash, caseId, draft) : null;
@@ -437,26 +440,23 @@ internal sealed class RedisCaseStore : ICaseStore
                 var batch = Db.CreateBatch();
                 var reads = shards.Select(s => batch.StreamReadGroupAsync(_layout.Outbox(s), DeliveryGroup, consumer, ">", per)).ToArray();
                 batch.Execute();
-                var entries = new List<OutboxEntry>();
-                for (var i = 0; i < shards.Length; i++)
+                async Task<StreamEntry[]> ReadAsync(int i)
                 {
-                    StreamEntry[] found;
                     try
                     {
-                        found = await reads[i].WaitAsync(token).ConfigureAwait(false);
+                        return await reads[i].WaitAsync(token).ConfigureAwait(false);
                     }
                     catch (RedisServerException missing) when (IsNoGroup(missing))
                     {
                         // Redis came back without the group (restarted empty, or the stream was recreated by an accept):
                         // make it again from the start of the stream, so that every entry written since is read.
                         await CreateGroupAsync(shards[i], token).ConfigureAwait(false);
-                        found = await Db.StreamReadGroupAsync(_layout.Outbox(shards[i]), DeliveryGroup, consumer, ">", per).WaitAsync(token).ConfigureAwait(false);
+                        return await Db.StreamReadGroupAsync(_layout.Outbox(shards[i]), DeliveryGroup, consumer, ">", per).WaitAsync(token).ConfigureAwait(false);
                     }
-
-                    entries.AddRange(found.Where(e => !e["case_id"].IsNull).Select(e => Entry(shards[i], e, 1)));
                 }
 
-                return entries;
+                var found = await EachShardAsync("read", shards, ReadAsync, token).ConfigureAwait(false);
+                return found.SelectMany(f => f.Result.Where(e => !e["case_id"].IsNull).Select(e => Entry(f.Shard, e, 1))).ToList();
             },
             cancellationToken).ConfigureAwait(false);
         return read;
@@ -580,20 +580,22 @@ internal sealed class RedisCaseStore : ICaseStore
                 var batch = Db.CreateBatch();
                 var claims = _layout.AllShards.Select(s => batch.StreamAutoClaimAsync(_layout.Outbox(s), DeliveryGroup, consumer, (long)minIdle.TotalMilliseconds, Volatile.Read(ref _claimCursors[s]), per)).ToArray();
                 batch.Execute();
-                var entries = new List<(int Shard, StreamEntry Entry)>();
-                for (var shard = 0; shard < claims.Length; shard++)
+                async Task<StreamAutoClaimResult> ClaimAsync(int shard)
                 {
-                    StreamAutoClaimResult result;
                     try
                     {
-                        result = await claims[shard].WaitAsync(token).ConfigureAwait(false);
+                        return await claims[shard].WaitAsync(token).ConfigureAwait(false);
                     }
                     catch (RedisServerException missing) when (IsNoGroup(missing))
                     {
                         await CreateGroupAsync(shard, token).ConfigureAwait(false);
-                        result = StreamAutoClaimResult.Null;
+                        return StreamAutoClaimResult.Null;
                     }
+                }
 
+                var entries = new List<(int Shard, StreamEntry Entry)>();
+                foreach (var (shard, result) in await EachShardAsync("claim", [.. _layout.AllShards], ClaimAsync, token).ConfigureAwait(false))
+                {
                     // The scan goes on from where it stopped at the next sweep, so a long list of live holders never hides a stale entry.
                     Volatile.Write(ref _claimCursors[shard], result.IsNull ? "0-0" : (string?)result.NextStartId ?? "0-0");
                     if (!result.IsNull)
@@ -635,8 +637,8 @@ internal sealed class RedisCaseStore : ICaseStore
                 var batch = Db.CreateBatch();
                 var releases = _layout.AllShards.Select(s => ReleaseScript.EvaluateAsync(batch, new { dueKey = (RedisKey)_layout.DeliveryDue(s), outboxKey = (RedisKey)_layout.Outbox(s), nowMs = now.ToUnixTimeMilliseconds(), max })).ToArray();
                 batch.Execute();
-                await Task.WhenAll(releases).WaitAsync(token).ConfigureAwait(false);
-                return releases.Sum(r => (int)r.Result);
+                var done = await EachShardAsync("release", [.. _layout.AllShards], async s => (int)await releases[s].WaitAsync(token).ConfigureAwait(false), token).ConfigureAwait(false);
+                return done.Sum(r => r.Result);
             },
             cancellationToken).ConfigureAwait(false);
         return released;
@@ -644,7 +646,7 @@ internal sealed class RedisCaseStore : ICaseStore
 
     public async Task<OutboxStats> OutboxStatsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
         await _resilience.ExecuteAsync(
-            _resilience.Delivery,
+            _resilience.Statistics,
             async token =>
             {
                 var batch = Db.CreateBatch();
@@ -678,12 +680,13 @@ internal sealed class RedisCaseStore : ICaseStore
     public async Task<bool> AppendAuditAsync(string caseId, AuditDraft draft, CancellationToken cancellationToken)
     {
         RedisKey auditKey = _layout.CaseAudit(caseId);
+        var pipelines = _resilience.Shard(_layout.ShardOfCase(caseId));
 
         // Optimistic: chain onto the last record, and write only if no other record came in between.
         for (var attempt = 0; attempt < 10; attempt++)
         {
             var (length, last) = await _resilience.ExecuteAsync(
-                _resilience.Retrying,
+                pipelines.Retrying,
                 async token =>
                 {
                     var batch = Db.CreateBatch();
@@ -697,7 +700,7 @@ internal sealed class RedisCaseStore : ICaseStore
             var previous = last.IsNull ? null : AuditRecord((byte[])last!);
             var record = AuditChain.Next(previous, caseId, draft);
             var parameters = new { caseKey = (RedisKey)_layout.Case(caseId), auditKey, expected = length, record = AuditChain.Encode(record), sequence = record.Sequence, hash = record.Hash };
-            var written = (int)await _resilience.ExecuteAsync(_resilience.Once, token => AppendAuditScript.EvaluateAsync(Db, parameters).WaitAsync(token), cancellationToken).ConfigureAwait(false);
+            var written = (int)await _resilience.ExecuteAsync(pipelines.Once, token => AppendAuditScript.EvaluateAsync(Db, parameters).WaitAsync(token), cancellationToken).ConfigureAwait(false);
             if (written != 0)
             {
                 return written == 1;
@@ -710,11 +713,56 @@ internal sealed class RedisCaseStore : ICaseStore
     public async Task<IReadOnlyList<AuditEntry>> ReadAuditAsync(string caseId, CancellationToken cancellationToken)
     {
         var records = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
+            _resilience.Shard(_layout.ShardOfCase(caseId)).Retrying,
             token => Db.ListRangeAsync(_layout.CaseAudit(caseId)).WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         return records.Select(r => AuditRecord((byte[])r!)).ToList();
     }
+
+    /// <summary>
+    /// The results of one command per shard. A shard that fails (its primary down or failing over), or has not
+    /// answered within half an attempt's timeout, is left for the next round while the others' results are kept:
+    /// what they read is already handed to this consumer, and a retry of the whole batch would strand it until it is
+    /// claimed back. (A read that answers after its shard was given up is claimed back the same way.) Throws only
+    /// when every shard failed.
+    /// </summary>
+    private async Task<List<(int Shard, T Result)>> EachShardAsync<T>(string operation, int[] shards, Func<int, Task<T>> read, CancellationToken token)
+    {
+        var results = new List<(int Shard, T Result)>(shards.Length);
+        Exception? failure = null;
+        var failed = new List<int>();
+        var started = Stopwatch.GetTimestamp();
+        var bound = _options.AttemptTimeout / 2;
+        for (var i = 0; i < shards.Length; i++)
+        {
+            try
+            {
+                // One bound for all: the commands went out together, so a dead shard costs the round its bound once.
+                var left = bound - Stopwatch.GetElapsedTime(started);
+                results.Add((shards[i], await read(i).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, token).ConfigureAwait(false)));
+            }
+            catch (Exception exception) when (RedisResilience.IsStoreFailure(exception) && !token.IsCancellationRequested)
+            {
+                failure ??= exception;
+                failed.Add(shards[i]);
+            }
+        }
+
+        if (failure is not null)
+        {
+            if (results.Count == 0)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+
+            LogShardsFailed(_logger, operation, string.Join(",", failed), RedisResilience.Describe(failure));
+        }
+
+        return results;
+    }
+
+    [LoggerMessage(EventId = 2020, EventName = "DeliveryShardsFailed", Level = LogLevel.Warning, Message = "Delivery could not {Operation} shard(s) {Shards} ({Reason}); the other shards go on")]
+    private static partial void LogShardsFailed(ILogger logger, string operation, string shards, string reason);
 
     private static bool IsNoGroup(RedisServerException exception) => exception.Message.StartsWith("NOGROUP", StringComparison.Ordinal);
 
@@ -753,7 +801,7 @@ internal sealed class RedisCaseStore : ICaseStore
     private async Task<byte[]?> ReadRecordAsync(string caseId, CancellationToken cancellationToken)
     {
         var record = await _resilience.ExecuteAsync(
-            _resilience.Retrying,
+            _resilience.Shard(_layout.ShardOfCase(caseId)).Retrying,
             token => Db.HashGetAsync(_layout.Case(caseId), "record").WaitAsync(token),
             cancellationToken).ConfigureAwait(false);
         return record.IsNull ? null : (byte[])record!;
@@ -762,7 +810,7 @@ internal sealed class RedisCaseStore : ICaseStore
     /// <summary>Reads cases in one round trip: each case's hash and its event list, pipelined.</summary>
     private Task<StoredCase?[]> ReadCasesAsync(string[] caseIds, CancellationToken cancellationToken) =>
         _resilience.ExecuteAsync(
-            _resilience.Retrying,
+            caseIds.Length == 1 ? _resilience.Shard(_layout.ShardOfCase(caseIds[0])).Retrying : _resilience.Retrying,
             async token =>
             {
                 var batch = Db.CreateBatch();

@@ -41,32 +41,47 @@ internal sealed class StoreUnavailableException : Exception
 /// <summary>
 /// The Redis resilience pipelines, built once (Polly v8). Outermost first: total timeout (also cut by the caller's
 /// deadline through the cancellation token) → retry with exponential backoff and jitter on transient Redis errors
-/// only → circuit breaker → per-attempt timeout. <see cref="Retrying"/> is for reads and for the idempotent accept
-/// script; <see cref="Once"/> is for writes that must not run twice, so it has no retry.
+/// only → circuit breaker → per-attempt timeout. "Retrying" is for reads and for the idempotent scripts; "Once" is for
+/// writes that must not run twice, so it has no retry. A call that touches one shard runs on that shard's pipelines
+/// (<see cref="Shard"/>), with breakers of its own: on a Redis Cluster with one primary down, only the shards on it
+/// are refused, and the breakers of the others stay closed. Calls over every shard (ListCases, delivery's batched
+/// reads) have pipelines of their own.
 /// </summary>
 internal sealed partial class RedisResilience
 {
-    public RedisResilience(IOptions<RedisOptions> options, ILogger<RedisResilience> logger)
+    private readonly ShardPipelines[] _shards;
+
+    public RedisResilience(IOptions<RedisOptions> options, RedisLayout layout, ILogger<RedisResilience> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(layout);
         var settings = options.Value;
         BreakDuration = settings.BreakDuration;
         Retrying = Build(settings, logger, retries: settings.MaxRetries, "api");
-        Once = Build(settings, logger, retries: 0, "api");
         Delivery = Build(settings, logger, retries: settings.MaxRetries, "delivery");
+        Statistics = Build(settings, logger, retries: 0, "statistics");
+        _shards = [.. layout.AllShards.Select(s => new ShardPipelines(
+            Build(settings, logger, retries: settings.MaxRetries, $"api {layout.Tag(s)}"),
+            Build(settings, logger, retries: 0, $"api {layout.Tag(s)}"),
+            Build(settings, logger, retries: settings.MaxRetries, $"delivery {layout.Tag(s)}")))];
     }
 
+    /// <summary>The API's calls over every shard (ListCases, outbox statistics).</summary>
     public ResiliencePipeline Retrying { get; }
 
-    public ResiliencePipeline Once { get; }
-
     /// <summary>
-    /// Delivery's own pipeline, with a breaker of its own: delivery's failures (a Redis that lost the consumer
-    /// group, a slow batch) never open the breaker that guards RouteCase.
+    /// Delivery's calls over every shard, with a breaker of its own: delivery's failures (a Redis that lost the
+    /// consumer group, a slow batch) never open the breakers that guard RouteCase.
     /// </summary>
     public ResiliencePipeline Delivery { get; }
 
+    /// <summary>The outbox statistics sampled for metrics and health: a failure there stops nothing else.</summary>
+    public ResiliencePipeline Statistics { get; }
+
     public TimeSpan BreakDuration { get; }
+
+    /// <summary>The pipelines of calls that touch one shard's keys.</summary>
+    public ShardPipelines Shard(int shard) => _shards[shard];
 
     /// <summary>Runs a Redis call, turning every failure to reach or use Redis into <see cref="StoreUnavailableException"/>.</summary>
     public async Task<T> ExecuteAsync<T>(ResiliencePipeline pipeline, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
@@ -162,3 +177,6 @@ internal sealed partial class RedisResilience
     [LoggerMessage(EventId = 2102, EventName = "RedisCircuit", Level = LogLevel.Warning, Message = "Redis circuit of {User} {State} (break {BreakDuration})")]
     private static partial void LogCircuit(ILogger logger, string user, string state, TimeSpan breakDuration);
 }
+
+/// <summary>One shard's pipelines: the API's (retrying and once) and delivery's, each with its own breaker.</summary>
+internal sealed record ShardPipelines(ResiliencePipeline Retrying, ResiliencePipeline Once, ResiliencePipeline Delivery);

@@ -48,7 +48,7 @@ public sealed class RedisCaseStoreTests(RedisStoreFixture fixture) : CaseStoreCo
         durability.CheckAsync(CancellationToken.None).GetAwaiter().GetResult();
         var meters = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         var telemetry = new Observability.RoutingTelemetry(meters);
-        return new RedisCaseStore(connection, layout, layoutCheck, new ReplicaAcknowledgement(connection, telemetry, options), new RedisResilience(options, NullLogger<RedisResilience>.Instance), new PersonalDataProtector(encryption), durability, telemetry, options);
+        return new RedisCaseStore(connection, layout, layoutCheck, new ReplicaAcknowledgement(connection, telemetry, options), new RedisResilience(options, layout, NullLogger<RedisResilience>.Instance), new PersonalDataProtector(encryption), durability, telemetry, options, NullLogger<RedisCaseStore>.Instance);
     }
 
     internal override Task<ICaseStore> CreateStoreAsync() => Task.FromResult<ICaseStore>(Create(fixture.Connection));
