@@ -10,7 +10,8 @@ namespace Tokutei.Routing.Server.Redis;
 /// failover to one of them loses no accepted case. <c>WAIT</c> covers every write made before it on the connection,
 /// and StackExchange.Redis has one connection per server, so waits are shared: while one <c>WAIT</c> is in flight on
 /// a primary, accepts finished meanwhile join the next one (a group commit of acknowledgements), and the connection
-/// never queues more than one blocking <c>WAIT</c>.
+/// never queues more than one blocking <c>WAIT</c>. A caller waits at most two timeouts and a second (the <c>WAIT</c>
+/// in flight when it came, then its own), and answers UNAVAILABLE past that.
 /// </summary>
 internal sealed class ReplicaAcknowledgement(IConnectionMultiplexer redis, RoutingTelemetry telemetry, IOptions<RedisOptions> options)
 {
@@ -47,7 +48,8 @@ internal sealed class ReplicaAcknowledgement(IConnectionMultiplexer redis, Routi
                 }
             }
 
-            acknowledged = await primary.WaitAsync(required, timeout).WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Bounded: the WAIT in flight when this caller joined, then the one sent for it, each at most `timeout`.
+            acknowledged = await primary.WaitAsync(required, timeout).WaitAsync((2 * timeout) + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (RedisResilience.IsStoreFailure(exception) || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
@@ -64,70 +66,72 @@ internal sealed class ReplicaAcknowledgement(IConnectionMultiplexer redis, Routi
         }
     }
 
-    /// <summary>One primary's acknowledgements: the <c>WAIT</c> in flight, and the one the callers that came later share.</summary>
+    /// <summary>
+    /// One primary's acknowledgements. Callers join the batch that waits for the next <c>WAIT</c>; one loop sends
+    /// them one at a time, each for the batch gathered while the one before was in flight. A caller's writes were
+    /// answered before it joined, so the <c>WAIT</c> sent for its batch covers them.
+    /// </summary>
     private sealed class Primary(IServer server)
     {
         private readonly Lock _gate = new();
-        private Task<long>? _inFlight;
-        private TaskCompletionSource<long>? _next;
+        private TaskCompletionSource<long>? _waiting;
+        private bool _sending;
 
         public Task<long> WaitAsync(int replicas, TimeSpan timeout)
         {
+            Task<long> mine;
             lock (_gate)
             {
-                if (_inFlight is null)
+                _waiting ??= new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+                mine = _waiting.Task;
+                if (_sending)
                 {
-                    _inFlight = Start(replicas, timeout);
-                    return _inFlight;
+                    return mine;
                 }
 
-                _next ??= new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-                return _next.Task;
+                _sending = true;
             }
+
+            _ = SendAsync(replicas, timeout);
+            return mine;
         }
 
-        private Task<long> Start(int replicas, TimeSpan timeout)
+        private async Task SendAsync(int replicas, TimeSpan timeout)
         {
-            var wait = Send(replicas, timeout);
-            _ = wait.ContinueWith(_ => Finished(replicas, timeout), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return wait;
-        }
-
-        private async Task<long> Send(int replicas, TimeSpan timeout)
-        {
-            var result = await server.ExecuteAsync("WAIT", replicas, (long)timeout.TotalMilliseconds).ConfigureAwait(false);
-            return (long)result;
-        }
-
-        private void Finished(int replicas, TimeSpan timeout)
-        {
-            TaskCompletionSource<long>? next;
-            lock (_gate)
+            while (true)
             {
-                next = _next;
-                _next = null;
-                _inFlight = next is null ? null : Start(replicas, timeout);
-                if (next is null)
+                TaskCompletionSource<long> batch;
+                lock (_gate)
                 {
-                    return;
-                }
-
-                _ = _inFlight!.ContinueWith(
-                    done =>
+                    if (_waiting is null)
                     {
-                        if (done.IsCompletedSuccessfully)
-                        {
-                            next.TrySetResult(done.Result);
-                        }
-                        else
-                        {
-                            next.TrySetException(done.Exception?.InnerExceptions ?? [new TaskCanceledException()]);
-                        }
-                    },
-                    CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
+                        _sending = false;
+                        return;
+                    }
+
+                    batch = _waiting;
+                    _waiting = null;
+                }
+
+                // Whatever happens to the WAIT, the batch gets its outcome and the loop goes on: no caller is left waiting.
+                var wait = WaitCommandAsync(replicas, timeout);
+                await ((Task)wait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (wait.IsCompletedSuccessfully)
+                {
+                    batch.TrySetResult(wait.Result);
+                }
+                else if (wait.Exception is { } failed)
+                {
+                    batch.TrySetException(failed.InnerExceptions);
+                }
+                else
+                {
+                    batch.TrySetCanceled();
+                }
             }
         }
+
+        private async Task<long> WaitCommandAsync(int replicas, TimeSpan timeout) =>
+            (long)await server.ExecuteAsync("WAIT", replicas, (long)timeout.TotalMilliseconds).ConfigureAwait(false);
     }
 }

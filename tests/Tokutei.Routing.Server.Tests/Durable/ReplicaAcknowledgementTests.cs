@@ -1,6 +1,7 @@
 using Google.Rpc;
 using Grpc.Core;
 using Grpc.Health.V1;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 using Tokutei.Routing.Server.Tests.Infrastructure;
 using Tokutei.Routing.V1;
@@ -68,5 +69,57 @@ public sealed class ReplicaAcknowledgementTests
         Assert.Equal((string?)stored, retried!.RoutedCase.CaseId);
         var listed = await server.Routing.ListCasesAsync(new ListCasesRequest { PageSize = 10 }, cancellationToken: Token);
         Assert.Equal(2, listed.RoutedCases.Count);
+    }
+
+    [Fact]
+    public async Task ConcurrentWriters_EveryAcknowledgementReturns_AndTheReplicaHoldsWhatEachCoveredAlready()
+    {
+        await using var primary = await RedisServer.StartAsync();
+        await using var replica = await RedisServer.StartAsync([.. RedisServer.Durable, "--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await using var inspectReplica = await replica.ConnectAsync();
+        await DurableServer.EventuallyAsync(async () => (await inspectReplica.GetServer(replica.ConnectionString).InfoAsync("replication")).SelectMany(g => g).Any(kv => kv is { Key: "master_link_status", Value: "up" }), "replica in sync");
+        await using var connection = await primary.ConnectAsync();
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var acknowledgement = new Server.Redis.ReplicaAcknowledgement(
+            connection,
+            new Server.Observability.RoutingTelemetry(meters),
+            Microsoft.Extensions.Options.Options.Create(new Server.Redis.RedisOptions { ReplicaAcks = 1, ReplicaAckTimeout = TimeSpan.FromSeconds(1) }));
+
+        // Writers that each write and then wait, so that acknowledgements start, finish and are shared in every order:
+        // each must return (a caller left waiting for a WAIT that never comes would hang here), and what it covered
+        // must already be on the replica when it does.
+        var db = connection.GetDatabase();
+        var replicaDb = inspectReplica.GetDatabase();
+        var lost = 0;
+
+        // Threads that keep both cores busy, so that a caller is often pre-empted between sending a WAIT and noting
+        // that it is in flight, and the reply comes first.
+        using var busy = new CancellationTokenSource();
+        var spinners = Enumerable.Range(0, 2 * Environment.ProcessorCount).Select(_ => Task.Factory.StartNew(
+            () =>
+            {
+                while (!busy.IsCancellationRequested)
+                {
+                    Thread.SpinWait(1000);
+                }
+            },
+            TaskCreationOptions.LongRunning)).ToArray();
+        await Task.WhenAll(Enumerable.Range(0, 24).Select(async writer =>
+        {
+            RedisKey key = $"ack-test:{writer}";
+            for (var i = 0; i < 150; i++)
+            {
+                await db.StringSetAsync(key, i);
+                await acknowledgement.AwaitAsync(key, Token).WaitAsync(TimeSpan.FromSeconds(10), Token);
+                if (i % 10 == 0 && (int)await replicaDb.StringGetAsync(key) < i)
+                {
+                    Interlocked.Increment(ref lost);
+                }
+            }
+        }));
+        await busy.CancelAsync();
+        await Task.WhenAll(spinners);
+
+        Assert.Equal(0, lost);
     }
 }
