@@ -40,7 +40,11 @@ internal sealed class ReferenceDataHealthCheck(ReferenceData reference) : IHealt
     }
 }
 
-/// <summary>Durable mode: Redis keeps every accepted case (or a weak Redis is explicitly allowed).</summary>
+/// <summary>
+/// Durable mode: Redis keeps every accepted case (or a weak Redis is explicitly allowed). Not ready while that is not
+/// known (before the first check, and between a connection event and the re-check) and while Redis could lose cases
+/// or will not show its settings; ready but degraded while no Redis primary answers.
+/// </summary>
 internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOptions<RedisOptions> options) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -48,18 +52,20 @@ internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOp
         var status = durability.Status;
         var data = new Dictionary<string, object>
         {
+            ["verdict"] = status.Verdict.ToString(),
             ["reachable"] = status.Reachable,
             ["durable"] = status.Durable,
             ["detail"] = status.Detail,
         };
-        var result = status switch
+        var result = status.Verdict switch
         {
-            { Reachable: false } when status.CheckedAt == DateTimeOffset.MinValue => HealthCheckResult.Unhealthy("Redis not checked yet", data: data),
+            // Fails closed: not checked yet, or a connection changed and the settings are being read again.
+            DurabilityVerdict.NotKnown => HealthCheckResult.Unhealthy("Redis durability not known yet: " + status.Detail, data: data),
             // Still ready: decisions, the catalogue and the directory keep working; RouteCase tells callers to retry.
-            { Reachable: false } => HealthCheckResult.Healthy("Redis unreachable: routing decisions still served, RouteCase unavailable", data),
-            { Durable: true } => HealthCheckResult.Healthy("Redis durable", data),
-            _ when options.Value.AllowWeakDurability => HealthCheckResult.Healthy("Redis NOT durable, allowed by Redis:AllowWeakDurability (development only)", data),
-            _ => HealthCheckResult.Unhealthy("Redis could lose accepted cases: " + status.Detail, data: data),
+            DurabilityVerdict.Unreachable => HealthCheckResult.Healthy("Redis unreachable: routing decisions still served, RouteCase unavailable", data),
+            DurabilityVerdict.Durable => HealthCheckResult.Healthy("Redis durable", data),
+            _ when options.Value.AllowWeakDurability => HealthCheckResult.Healthy("Redis NOT durable, allowed by Redis:AllowWeakDurability (development only): " + status.Detail, data),
+            _ => HealthCheckResult.Unhealthy("Redis not durable: " + status.Detail, data: data),
         };
         return Task.FromResult(result);
     }

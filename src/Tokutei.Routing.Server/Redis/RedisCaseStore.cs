@@ -168,11 +168,8 @@ internal sealed class RedisCaseStore : ICaseStore
     public async Task<AcceptResult> AcceptAsync(NewCase newCase, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(newCase);
-        if (_durability.Status is { Reachable: true, Durable: false } && !_options.AllowWeakDurability)
-        {
-            // "Accepted" promises a Redis that keeps every acknowledged write; this one would not.
-            throw new StoreUnavailableException(_options.DurabilityCheckInterval, "Redis is not durable: " + _durability.Status.Detail, catalogueReason: Core.Routing.Reasons.StoreNotDurable);
-        }
+        // "Accepted" promises a Redis that keeps every acknowledged write: refused unless the check says so now.
+        _durability.ThrowUnlessAccepting();
 
         var caseId = newCase.CaseId;
         var destination = newCase.DestinationCode;
