@@ -41,12 +41,15 @@ internal sealed class ReferenceDataHealthCheck(ReferenceData reference) : IHealt
 }
 
 /// <summary>
-/// Durable mode: Redis keeps every accepted case (or a weak Redis is explicitly allowed). Not ready while that is not
-/// known (before the first check, and between a connection event and the re-check) and while Redis could lose cases
+/// Durable mode: Redis keeps every accepted case (or a weak Redis is explicitly allowed). Not ready before the first
+/// check, when a re-check after a connection event takes more than a few seconds, and while Redis could lose cases
 /// or will not show its settings; ready but degraded while no Redis primary answers.
 /// </summary>
-internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOptions<RedisOptions> options) : IHealthCheck
+internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOptions<RedisOptions> options, TimeProvider clock) : IHealthCheck
 {
+    /// <summary>How long a re-check after a connection event may take before readiness says NOT_SERVING.</summary>
+    private static readonly TimeSpan RecheckGrace = TimeSpan.FromSeconds(5);
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var status = durability.Status;
@@ -59,8 +62,12 @@ internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOp
         };
         var result = status.Verdict switch
         {
-            // Fails closed: not checked yet, or a connection changed and the settings are being read again.
-            DurabilityVerdict.NotKnown => HealthCheckResult.Unhealthy("Redis durability not known yet: " + status.Detail, data: data),
+            // RouteCase is refused while not known. Readiness: not before the first check, nor when a re-check after a
+            // connection event takes long; during the usual milliseconds of a re-check it stays as it was (a Redis
+            // blip must not take every replica out of service at once).
+            DurabilityVerdict.NotKnown when status.CheckedAt == DateTimeOffset.MinValue || clock.GetUtcNow() - status.CheckedAt > RecheckGrace =>
+                HealthCheckResult.Unhealthy("Redis durability not known: " + status.Detail, data: data),
+            DurabilityVerdict.NotKnown => HealthCheckResult.Healthy("Redis durability being checked again, RouteCase refused meanwhile: " + status.Detail, data),
             // Still ready: decisions, the catalogue and the directory keep working; RouteCase tells callers to retry.
             DurabilityVerdict.Unreachable => HealthCheckResult.Healthy("Redis unreachable: routing decisions still served, RouteCase unavailable", data),
             DurabilityVerdict.Durable => HealthCheckResult.Healthy("Redis durable", data),

@@ -206,7 +206,7 @@ internal sealed partial class RedisDurability : BackgroundService
     [LoggerMessage(EventId = 2001, EventName = "RedisDurable", Level = LogLevel.Information, Message = "Redis is durable: {Detail}")]
     private static partial void LogDurable(ILogger logger, string detail);
 
-    [LoggerMessage(EventId = 2002, EventName = "RedisNotDurable", Level = LogLevel.Error, Message = "Redis could lose accepted cases, or will not show that it cannot, so this server is NOT ready and refuses RouteCase: {Detail}")]
+    [LoggerMessage(EventId = 2002, EventName = "RedisNotDurable", Level = LogLevel.Error, Message = "Redis could lose accepted cases, or its settings cannot be read, so this server is NOT ready and refuses RouteCase: {Detail}")]
     private static partial void LogNotDurable(ILogger logger, string detail);
 
     [LoggerMessage(EventId = 2003, EventName = "RedisWeakDurabilityAllowed", Level = LogLevel.Warning, Message = "Redis could lose accepted cases ({Detail}); accepted anyway because Redis:AllowWeakDurability is set. NOT FOR PRODUCTION.")]
