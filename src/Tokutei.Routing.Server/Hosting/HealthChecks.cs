@@ -41,9 +41,9 @@ internal sealed class ReferenceDataHealthCheck(ReferenceData reference) : IHealt
 }
 
 /// <summary>
-/// Durable mode: Redis keeps every accepted case (or a weak Redis is explicitly allowed). Not ready before the first
-/// check, when a re-check after a connection event takes more than a few seconds, and while Redis could lose cases
-/// or will not show its settings; ready but degraded while no Redis primary answers.
+/// Durable mode: Redis keeps every accepted case (or a weak Redis is explicitly allowed). Not ready while that is not
+/// known (except for the moment of a re-check after a blip of a durable Redis) and while Redis could lose cases or
+/// will not show its settings; ready but degraded while no Redis primary answers.
 /// </summary>
 internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOptions<RedisOptions> options, TimeProvider clock) : IHealthCheck
 {
@@ -62,12 +62,12 @@ internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOp
         };
         var result = status.Verdict switch
         {
-            // RouteCase is refused while not known. Readiness: not before the first check, nor when a re-check after a
-            // connection event takes long; during the usual milliseconds of a re-check it stays as it was (a Redis
-            // blip must not take every replica out of service at once).
-            DurabilityVerdict.NotKnown when status.CheckedAt == DateTimeOffset.MinValue || clock.GetUtcNow() - status.CheckedAt > RecheckGrace =>
-                HealthCheckResult.Unhealthy("Redis durability not known: " + status.Detail, data: data),
-            DurabilityVerdict.NotKnown => HealthCheckResult.Healthy("Redis durability being checked again, RouteCase refused meanwhile: " + status.Detail, data),
+            // RouteCase is refused while not known. Readiness stays SERVING only for the usual milliseconds of a
+            // re-check after a blip of a durable Redis (which must not take every replica out of service at once);
+            // not before the first check, not when Redis comes back, not when the re-check takes long.
+            DurabilityVerdict.NotKnown when status.WasDurable && clock.GetUtcNow() - status.CheckedAt <= RecheckGrace =>
+                HealthCheckResult.Healthy("Redis durability being checked again, RouteCase refused meanwhile: " + status.Detail, data),
+            DurabilityVerdict.NotKnown => HealthCheckResult.Unhealthy("Redis durability not known: " + status.Detail, data: data),
             // Still ready: decisions, the catalogue and the directory keep working; RouteCase tells callers to retry.
             DurabilityVerdict.Unreachable => HealthCheckResult.Healthy("Redis unreachable: routing decisions still served, RouteCase unavailable", data),
             DurabilityVerdict.Durable => HealthCheckResult.Healthy("Redis durable", data),

@@ -28,6 +28,12 @@ internal sealed record DurabilityStatus(DurabilityVerdict Verdict, string Detail
     /// <summary>A Redis primary answered the last check (whatever its settings).</summary>
     public bool Reachable => Verdict is DurabilityVerdict.Durable or DurabilityVerdict.NotDurable;
 
+    /// <summary>
+    /// Set on a "not known" that follows a durable verdict (a connection blip): readiness may stay SERVING for the
+    /// moment the re-check takes, while RouteCase is refused all the same.
+    /// </summary>
+    public bool WasDurable { get; init; }
+
     /// <summary>The last check found every server durable.</summary>
     public bool Durable => Verdict == DurabilityVerdict.Durable;
 }

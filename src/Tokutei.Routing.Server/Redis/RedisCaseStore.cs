@@ -169,7 +169,7 @@ internal sealed class RedisCaseStore : ICaseStore
     {
         ArgumentNullException.ThrowIfNull(newCase);
         // "Accepted" promises a Redis that keeps every acknowledged write: refused unless the check says so now.
-        _durability.ThrowUnlessAccepting();
+        await _durability.EnsureAcceptingAsync(cancellationToken).ConfigureAwait(false);
 
         var caseId = newCase.CaseId;
         var destination = newCase.DestinationCode;

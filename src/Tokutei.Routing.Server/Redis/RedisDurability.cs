@@ -18,6 +18,8 @@ internal sealed partial class RedisDurability : BackgroundService
     /// <summary>How long a re-check waits after an event, so that a storm of events costs one check.</summary>
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(50);
 
+    private const string ConnectionLost = "connection lost";
+
     private readonly IConnectionMultiplexer _redis;
     private readonly IOptions<RedisOptions> _options;
     private readonly TimeProvider _clock;
@@ -25,6 +27,7 @@ internal sealed partial class RedisDurability : BackgroundService
     private readonly Channel<bool> _recheck = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _gate = new();
     private DurabilityStatus _status = DurabilityStatus.NotCheckedYet;
+    private TaskCompletionSource _nextCheck = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _generation;
 
     public RedisDurability(IConnectionMultiplexer redis, IOptions<RedisOptions> options, TimeProvider clock, ILogger<RedisDurability> logger)
@@ -33,7 +36,7 @@ internal sealed partial class RedisDurability : BackgroundService
         _options = options;
         _clock = clock;
         _logger = logger;
-        redis.ConnectionFailed += (_, e) => Invalidate("connection lost", e.EndPoint);
+        redis.ConnectionFailed += (_, e) => Invalidate(ConnectionLost, e.EndPoint);
         redis.ConnectionRestored += (_, e) => Invalidate("connection restored", e.EndPoint);
         redis.ConfigurationChanged += (_, e) => Invalidate("configuration changed", e.EndPoint);
         redis.ConfigurationChangedBroadcast += (_, e) => Invalidate("configuration change broadcast", e.EndPoint);
@@ -50,57 +53,87 @@ internal sealed partial class RedisDurability : BackgroundService
     };
 
     /// <summary>
-    /// Throws the refusal RouteCase answers unless <see cref="AcceptsCases"/>: UNAVAILABLE <c>STORE_NOT_DURABLE</c>
-    /// for a Redis that could lose cases, UNAVAILABLE <c>STORE_UNAVAILABLE</c> while Redis is unreachable or its
-    /// settings are not known yet (and then a re-check is asked for, in case it was a passing timeout).
+    /// Returns when cases may be accepted, or throws the refusal RouteCase answers: UNAVAILABLE
+    /// <c>STORE_NOT_DURABLE</c> for a Redis that could lose cases, UNAVAILABLE <c>STORE_UNAVAILABLE</c> while Redis
+    /// is unreachable or its settings are not known. In those last two cases it first asks for a check and waits for
+    /// it (bounded by <see cref="RedisOptions.AttemptTimeout"/>): Redis may have just come back, before the client
+    /// said so.
     /// </summary>
-    public void ThrowUnlessAccepting()
+    public async Task EnsureAcceptingAsync(CancellationToken cancellationToken)
     {
-        var status = Status;
         if (AcceptsCases)
         {
             return;
         }
 
+        if (Status.Verdict != DurabilityVerdict.NotDurable)
+        {
+            var next = Volatile.Read(ref _nextCheck).Task;
+            _recheck.Writer.TryWrite(true);
+            try
+            {
+                await next.WaitAsync(_options.Value.AttemptTimeout, _clock, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Refused below as not known.
+            }
+
+            if (AcceptsCases)
+            {
+                return;
+            }
+        }
+
+        var status = Status;
         if (status.Verdict == DurabilityVerdict.NotDurable)
         {
             throw new StoreUnavailableException(_options.Value.DurabilityCheckInterval, "Redis is not durable: " + status.Detail, catalogueReason: Core.Routing.Reasons.StoreNotDurable);
         }
 
-        _recheck.Writer.TryWrite(true);
         throw new StoreUnavailableException(TimeSpan.FromSeconds(1), status.Verdict == DurabilityVerdict.Unreachable ? status.Detail : "Redis durability not known yet: " + status.Detail);
     }
 
     /// <summary>Reads the settings of every server the client knows and publishes the verdict.</summary>
     public async Task<DurabilityStatus> CheckAsync(CancellationToken cancellationToken)
     {
-        var generation = Interlocked.Read(ref _generation);
-        var servers = _redis.GetServers().Where(s => s.ServerType != ServerType.Sentinel).ToList();
-        var readings = await Task.WhenAll(servers.Select(s => ReadAsync(s, cancellationToken))).ConfigureAwait(false);
-        var status = DurabilityDecision.Decide(readings, _clock.GetUtcNow());
-        lock (_gate)
+        // Callers waiting for a check that starts after they asked get this one's outcome.
+        var done = Interlocked.Exchange(ref _nextCheck, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
         {
-            // A connection event during the reads makes them stale: the status stays "not known" for the re-check.
-            if (generation != _generation)
+            var generation = Interlocked.Read(ref _generation);
+            var servers = _redis.GetServers().Where(s => s.ServerType != ServerType.Sentinel).ToList();
+            var readings = await Task.WhenAll(servers.Select(s => ReadAsync(s, _options.Value.AttemptTimeout, _clock, cancellationToken))).ConfigureAwait(false);
+            var status = DurabilityDecision.Decide(readings, _clock.GetUtcNow());
+            lock (_gate)
             {
-                return _status;
+                // A connection event during the reads makes them stale: the status stays "not known" for the re-check.
+                if (generation != _generation)
+                {
+                    return _status;
+                }
+
+                Publish(status);
             }
 
-            Publish(status);
+            return status;
         }
-
-        return status;
+        finally
+        {
+            done.TrySetResult();
+        }
     }
 
-    private static async Task<ServerReading> ReadAsync(IServer server, CancellationToken cancellationToken)
+    private static async Task<ServerReading> ReadAsync(IServer server, TimeSpan attemptTimeout, TimeProvider clock, CancellationToken cancellationToken)
     {
         var endpoint = EndPointCollection.ToString(server.EndPoint);
         var role = server.IsReplica ? ServerRole.Replica : ServerRole.Primary;
-        if (!server.IsConnected)
-        {
-            return ServerReading.Missed(endpoint, role, "not connected");
-        }
 
+        // Read even when the client does not call the server connected yet: a Redis that just came back may answer
+        // before the client says so, and the read is bounded by the attempt timeout either way.
+        using var attempt = new CancellationTokenSource(attemptTimeout, clock);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, attempt.Token);
+        cancellationToken = bounded.Token;
         var command = "CONFIG GET";
         try
         {
@@ -122,7 +155,11 @@ internal sealed partial class RedisDurability : BackgroundService
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
-            return ServerReading.Missed(endpoint, role, RedisResilience.Describe(exception));
+            return ServerReading.Missed(endpoint, role, server.IsConnected ? RedisResilience.Describe(exception) : "not connected");
+        }
+        catch (OperationCanceledException) when (attempt.IsCancellationRequested)
+        {
+            return ServerReading.Missed(endpoint, role, server.IsConnected ? "no answer within the attempt timeout" : "not connected");
         }
     }
 
@@ -133,12 +170,14 @@ internal sealed partial class RedisDurability : BackgroundService
         {
             _generation++;
 
-            // Unreachable already refuses and keeps readiness as it is; no need to flap through "not known".
-            if (_status.Verdict is DurabilityVerdict.Durable or DurabilityVerdict.NotDurable)
+            // A connection lost while Redis is already unreachable changes nothing (it refuses, and readiness stays);
+            // anything else, a connection restored above all, leaves the settings not known until they are read.
+            var lost = what == ConnectionLost;
+            if (_status.Verdict is DurabilityVerdict.Durable or DurabilityVerdict.NotDurable || (_status.Verdict == DurabilityVerdict.Unreachable && !lost))
             {
                 var where = EndPointCollection.ToString(endpoint);
                 LogInvalidated(_logger, what, where);
-                Publish(new DurabilityStatus(DurabilityVerdict.NotKnown, $"{what} ({where}), settings being read again", _clock.GetUtcNow()));
+                Publish(new DurabilityStatus(DurabilityVerdict.NotKnown, $"{what} ({where}), settings being read again", _clock.GetUtcNow()) { WasDurable = _status.Durable });
             }
         }
 
@@ -172,18 +211,46 @@ internal sealed partial class RedisDurability : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Runs the first check before the host reports started (bounded by <see cref="RedisOptions.TotalTimeout"/>), so
+    /// that a server that is up has read Redis once and does not refuse its first RouteCase calls for want of it.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.Value.TotalTimeout, _clock);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await CheckAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Still not known: RouteCase stays refused, and the background loop goes on checking.
+        }
+
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_options.Value.DurabilityCheckInterval, _clock);
         Task<bool>? tick = null;
+        var first = true;
         while (true)
         {
-            while (_recheck.Reader.TryRead(out _))
+            // The start-up check counts as the first one unless it left the status not known; an event since then
+            // is still waiting in the channel and brings a re-check at once.
+            if (!first || Status.Verdict == DurabilityVerdict.NotKnown)
             {
-                // Every event so far is covered by the check below.
+                while (_recheck.Reader.TryRead(out _))
+                {
+                    // Every event so far is covered by the check below.
+                }
+
+                await CheckAsync(stoppingToken).ConfigureAwait(false);
             }
 
-            await CheckAsync(stoppingToken).ConfigureAwait(false);
+            first = false;
             tick ??= timer.WaitForNextTickAsync(stoppingToken).AsTask();
             var nudge = _recheck.Reader.WaitToReadAsync(stoppingToken).AsTask();
             if (await Task.WhenAny(tick, nudge).ConfigureAwait(false) == tick)
