@@ -64,7 +64,7 @@ internal sealed class RedisDurabilityHealthCheck(RedisDurability durability, IOp
         {
             // RouteCase is refused while not known. Readiness stays SERVING only for the usual milliseconds of a
             // re-check after a blip of a durable Redis (which must not take every replica out of service at once);
-            // not before the first check, not when Redis comes back, not when the re-check takes long.
+            // not before the first check, not after a blip of a weak Redis, not when the re-check takes long.
             DurabilityVerdict.NotKnown when status.WasDurable && clock.GetUtcNow() - status.CheckedAt <= RecheckGrace =>
                 HealthCheckResult.Healthy("Redis durability being checked again, RouteCase refused meanwhile: " + status.Detail, data),
             DurabilityVerdict.NotKnown => HealthCheckResult.Unhealthy("Redis durability not known: " + status.Detail, data: data),

@@ -18,8 +18,6 @@ internal sealed partial class RedisDurability : BackgroundService
     /// <summary>How long a re-check waits after an event, so that a storm of events costs one check.</summary>
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(50);
 
-    private const string ConnectionLost = "connection lost";
-
     private readonly IConnectionMultiplexer _redis;
     private readonly IOptions<RedisOptions> _options;
     private readonly TimeProvider _clock;
@@ -36,7 +34,7 @@ internal sealed partial class RedisDurability : BackgroundService
         _options = options;
         _clock = clock;
         _logger = logger;
-        redis.ConnectionFailed += (_, e) => Invalidate(ConnectionLost, e.EndPoint);
+        redis.ConnectionFailed += (_, e) => Invalidate("connection lost", e.EndPoint);
         redis.ConnectionRestored += (_, e) => Invalidate("connection restored", e.EndPoint);
         redis.ConfigurationChanged += (_, e) => Invalidate("configuration changed", e.EndPoint);
         redis.ConfigurationChangedBroadcast += (_, e) => Invalidate("configuration change broadcast", e.EndPoint);
@@ -170,10 +168,9 @@ internal sealed partial class RedisDurability : BackgroundService
         {
             _generation++;
 
-            // A connection lost while Redis is already unreachable changes nothing (it refuses, and readiness stays);
-            // anything else, a connection restored above all, leaves the settings not known until they are read.
-            var lost = what == ConnectionLost;
-            if (_status.Verdict is DurabilityVerdict.Durable or DurabilityVerdict.NotDurable || (_status.Verdict == DurabilityVerdict.Unreachable && !lost))
+            // Unreachable already refuses until a check reads Redis (EnsureAcceptingAsync waits for one), and keeps
+            // readiness as it is: SE.Redis raises events during reconnect attempts too, which must not flap it.
+            if (_status.Verdict is DurabilityVerdict.Durable or DurabilityVerdict.NotDurable)
             {
                 var where = EndPointCollection.ToString(endpoint);
                 LogInvalidated(_logger, what, where);
