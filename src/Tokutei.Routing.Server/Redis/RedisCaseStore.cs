@@ -186,11 +186,8 @@ internal sealed partial class RedisCaseStore : ICaseStore
     public async Task<AcceptResult> AcceptAsync(NewCase newCase, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(newCase);
-        if (_durability.Status is { Reachable: true, Durable: false } && !_options.AllowWeakDurability)
-        {
-            // "Accepted" promises a Redis that keeps every acknowledged write; this one would not.
-            throw new StoreUnavailableException(_options.DurabilityCheckInterval, "Redis is not durable: " + _durability.Status.Detail, catalogueReason: Core.Routing.Reasons.StoreNotDurable);
-        }
+        // "Accepted" promises a Redis that keeps every acknowledged write: refused unless the check says so now.
+        await _durability.EnsureAcceptingAsync(cancellationToken).ConfigureAwait(false);
 
         if (!_layoutCheck.Confirmed)
         {
