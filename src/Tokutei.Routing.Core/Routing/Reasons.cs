@@ -129,7 +129,7 @@ public static class Reasons
         new(CaseNotFound, FailureClass.NotFound, "No case has this id.", "該当する案件がありません。"),
         new(OfficeNotFound, FailureClass.NotFound, "No office has this code.", "該当する機関がありません。"),
         new(StoreUnavailable, FailureClass.Unavailable, "The case store cannot commit now; retry after the RetryInfo delay.", "現在案件を保存できません。時間をおいて再試行してください。"),
-        new(StoreNotDurable, FailureClass.Unavailable, "The case store could lose accepted cases (Redis not appendonly/always/noeviction); nothing is accepted until it is fixed.", "案件の保存先が永続化の要件を満たしていないため受け付けできません。"),
+        new(StoreNotDurable, FailureClass.Unavailable, "The case store could lose accepted cases: a Redis server that takes or copies them is not appendonly yes, appendfsync always, no-appendfsync-on-rewrite no and noeviction, or its settings cannot be read; nothing is accepted until it is fixed.", "案件の保存先（Redis のプライマリ又はレプリカ）が永続化の要件を満たしていないか、その設定を確認できないため受け付けできません。"),
         new(InternalError, FailureClass.Internal, "An unexpected error; nothing was accepted.", "予期しないエラーが発生しました。"),
         new(LateFiling, FailureClass.Warning, "The notification is filed after its 14-day deadline; it is still accepted.", "届出期限(14日)を過ぎています(受理はされます)。"),
     ];

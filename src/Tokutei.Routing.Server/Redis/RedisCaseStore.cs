@@ -187,7 +187,7 @@ internal sealed partial class RedisCaseStore : ICaseStore
     {
         ArgumentNullException.ThrowIfNull(newCase);
         // "Accepted" promises a Redis that keeps every acknowledged write: refused unless the check says so now.
-        await _durability.EnsureAcceptingAsync(cancellationToken).ConfigureAwait(false);
+        var settingsRead = await _durability.EnsureAcceptingAsync(cancellationToken).ConfigureAwait(false);
 
         if (!_layoutCheck.Confirmed)
         {
@@ -237,6 +237,7 @@ internal sealed partial class RedisCaseStore : ICaseStore
         {
             case 0:
                 await _replicas.AwaitAsync(requestKey, cancellationToken).ConfigureAwait(false);
+                _durability.EnsureNoEventSince(settingsRead);
                 return new AcceptResult(AcceptStatus.Created, newCase.Reply);
             case 1:
                 // A replay: the reply as first given, read outside the script so that the script touches only keys it
@@ -248,6 +249,7 @@ internal sealed partial class RedisCaseStore : ICaseStore
                 }
 
                 await _replicas.AwaitAsync(requestKey, cancellationToken).ConfigureAwait(false);
+                _durability.EnsureNoEventSince(settingsRead);
                 return new AcceptResult(AcceptStatus.Replayed, original);
             default:
                 return new AcceptResult(AcceptStatus.Conflict, []);

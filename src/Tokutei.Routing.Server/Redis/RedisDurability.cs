@@ -18,6 +18,8 @@ internal sealed partial class RedisDurability : BackgroundService
     /// <summary>How long a re-check waits after an event, so that a storm of events costs one check.</summary>
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(50);
 
+    private static readonly TimeSpan NotConnectedBound = TimeSpan.FromMilliseconds(250);
+
     private readonly IConnectionMultiplexer _redis;
     private readonly IOptions<RedisOptions> _options;
     private readonly TimeProvider _clock;
@@ -34,7 +36,15 @@ internal sealed partial class RedisDurability : BackgroundService
         _options = options;
         _clock = clock;
         _logger = logger;
-        redis.ConnectionFailed += (_, e) => Invalidate("connection lost", e.EndPoint);
+        redis.ConnectionFailed += (_, e) =>
+        {
+            // A reconnection attempt that failed changes nothing (nothing was connected); a node that stays down
+            // (a dead primary of a Cluster) would otherwise keep every shard's accepts waiting for re-checks.
+            if (e.FailureType != ConnectionFailureType.UnableToConnect)
+            {
+                Invalidate("connection lost", e.EndPoint);
+            }
+        };
         redis.ConnectionRestored += (_, e) => Invalidate("connection restored", e.EndPoint);
         redis.ConfigurationChanged += (_, e) => Invalidate("configuration changed", e.EndPoint);
         redis.ConfigurationChangedBroadcast += (_, e) => Invalidate("configuration change broadcast", e.EndPoint);
@@ -55,13 +65,14 @@ internal sealed partial class RedisDurability : BackgroundService
     /// <c>STORE_NOT_DURABLE</c> for a Redis that could lose cases, UNAVAILABLE <c>STORE_UNAVAILABLE</c> while Redis
     /// is unreachable or its settings are not known. In those last two cases it first asks for a check and waits for
     /// it (bounded by <see cref="RedisOptions.AttemptTimeout"/>): Redis may have just come back, before the client
-    /// said so.
+    /// said so. Returns the count of connection events it saw: <see cref="EnsureNoEventSince"/> tells, once the case
+    /// is written, whether it was written where the settings were read.
     /// </summary>
-    public async Task EnsureAcceptingAsync(CancellationToken cancellationToken)
+    public async Task<long> EnsureAcceptingAsync(CancellationToken cancellationToken)
     {
-        if (AcceptsCases)
+        if (Accepting() is { } now)
         {
-            return;
+            return now;
         }
 
         if (Status.Verdict != DurabilityVerdict.NotDurable)
@@ -77,9 +88,9 @@ internal sealed partial class RedisDurability : BackgroundService
                 // Refused below as not known.
             }
 
-            if (AcceptsCases)
+            if (Accepting() is { } checkedNow)
             {
-                return;
+                return checkedNow;
             }
         }
 
@@ -90,6 +101,28 @@ internal sealed partial class RedisDurability : BackgroundService
         }
 
         throw new StoreUnavailableException(TimeSpan.FromSeconds(1), status.Verdict == DurabilityVerdict.Unreachable ? status.Detail : "Redis durability not known yet: " + status.Detail);
+    }
+
+    /// <summary>
+    /// Throws UNAVAILABLE when a connection event came after <see cref="EnsureAcceptingAsync"/> let an accept
+    /// through: its write may have gone over a new connection to a Redis whose settings are not read yet (one that
+    /// came back with weaker ones), so it gets no OK. Its retry is safe: it waits for the re-check, and replays.
+    /// </summary>
+    public void EnsureNoEventSince(long generation)
+    {
+        if (Interlocked.Read(ref _generation) != generation)
+        {
+            throw new StoreUnavailableException(TimeSpan.FromSeconds(1), "a Redis connection changed while the case was written; its settings are being read again (a retry is safe)");
+        }
+    }
+
+    /// <summary>The count of connection events if cases may be accepted now, read together with the status.</summary>
+    private long? Accepting()
+    {
+        lock (_gate)
+        {
+            return AcceptsCases ? _generation : null;
+        }
     }
 
     /// <summary>Reads the settings of every server the client knows and publishes the verdict.</summary>
@@ -128,8 +161,10 @@ internal sealed partial class RedisDurability : BackgroundService
         var role = server.IsReplica ? ServerRole.Replica : ServerRole.Primary;
 
         // Read even when the client does not call the server connected yet: a Redis that just came back may answer
-        // before the client says so, and the read is bounded by the attempt timeout either way.
-        using var attempt = new CancellationTokenSource(attemptTimeout, clock);
+        // before the client says so. Such a read is bounded more tightly than the attempt timeout: a node that stays
+        // down (a dead primary of a Cluster) must not hold up the verdict on the others, and a node that comes back
+        // brings a re-check of its own (connection restored).
+        using var attempt = new CancellationTokenSource(server.IsConnected ? attemptTimeout : Min(attemptTimeout, NotConnectedBound), clock);
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, attempt.Token);
         cancellationToken = bounded.Token;
         var command = "CONFIG GET";
@@ -160,6 +195,8 @@ internal sealed partial class RedisDurability : BackgroundService
             return ServerReading.Missed(endpoint, role, server.IsConnected ? "no answer within the attempt timeout" : "not connected");
         }
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>A connection event: whatever was known no longer holds. Nothing is accepted until the re-check.</summary>
     private void Invalidate(string what, System.Net.EndPoint? endpoint)

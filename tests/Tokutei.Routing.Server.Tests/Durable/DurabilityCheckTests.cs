@@ -104,6 +104,33 @@ public sealed class DurabilityCheckTests
     }
 
     [Fact]
+    public async Task AcceptPastTheCheck_WhenTheConnectionChanges_GetsNoOk_UntilReadAgain()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var server = await DurableServer.StartAsync(redis, "--Redis:DurabilityCheckInterval", "00:10:00");
+        var durability = server.Services.GetRequiredService<RedisDurability>();
+        await WaitCheckedAsync(server);
+
+        // An accept let through by the check, then its write on a connection that dropped and came back.
+        var seen = await durability.EnsureAcceptingAsync(Token);
+        durability.EnsureNoEventSince(seen);
+        await using var admin = await redis.ConnectAsync();
+        var node = admin.GetServer(redis.ConnectionString);
+        var before = await ServerClientIdsAsync(node);
+        await node.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal");
+        await DurableServer.EventuallyAsync(async () => (await ServerClientIdsAsync(node)).Except(before).Any(), "the server reconnected", TimeSpan.FromSeconds(5));
+
+        var refused = Assert.Throws<StoreUnavailableException>(() => durability.EnsureNoEventSince(seen));
+        Assert.Equal("STORE_UNAVAILABLE", refused.CatalogueReason);
+
+        // Once the settings are read again, accepts go through, and the next one is not refused for the old event.
+        var now = await durability.EnsureAcceptingAsync(Token);
+        Assert.NotEqual(seen, now);
+        durability.EnsureNoEventSince(now);
+        Assert.Equal(DurabilityVerdict.Durable, durability.Status.Verdict);
+    }
+
+    [Fact]
     public async Task WeakReplica_IsNotDurable_AndNamed()
     {
         await using var primary = await RedisServer.StartAsync();

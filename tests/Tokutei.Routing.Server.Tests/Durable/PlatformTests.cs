@@ -77,13 +77,16 @@ public sealed class PlatformTests
             "tokutei_delivery_circuit_state{",
             "tokutei_reference_data_age_seconds{",
         ];
-        await DurableServer.EventuallyAsync(
+        string[] missing = instruments;
+        var notScraped = await Record.ExceptionAsync(() => DurableServer.EventuallyAsync(
             async () =>
             {
                 metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{adminPort}/metrics"), Token);
-                return instruments.All(i => metrics.Contains(i, StringComparison.Ordinal));
+                missing = [.. instruments.Where(i => !metrics.Contains(i, StringComparison.Ordinal))];
+                return missing.Length == 0;
             },
-            "every instrument is scraped");
+            "every instrument is scraped"));
+        Assert.True(notScraped is null, "not scraped within 15 s: " + string.Join(", ", missing) + "; delivery breakers: " + string.Join(", ", server.Services.GetRequiredService<Server.Delivery.DeliveryPipelines>().BreakerStates()));
 
         Assert.Contains("rpc_method=\"/tokutei.routing.v1.RoutingService/RouteCase\"", metrics, StringComparison.Ordinal);
         Assert.Contains("rpc_grpc_status_code=\"FAILED_PRECONDITION\"", metrics, StringComparison.Ordinal);
