@@ -1,6 +1,6 @@
 namespace Tokutei.Routing.Bench;
 
-/// <summary>How long and how often: `full` (make bench, about thirteen minutes) or `quick` (make bench-quick, a smoke run).</summary>
+/// <summary>How long and how often: `full` (make bench, about fifteen minutes) or `quick` (make bench-quick, a smoke run).</summary>
 internal sealed record BenchSettings(
     string Mode,
     TimeSpan Window,

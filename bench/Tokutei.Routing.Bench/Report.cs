@@ -751,7 +751,8 @@ internal sealed class Report(
         line("|---|---|---|---|---|---|---|");
         foreach (var k in c.Configurations)
         {
-            line(FormattableString.Invariant($"| {k.Label} | {k.Rps:N0} | {k.P50Ms:0.00} ms | {k.P99Ms:0.00} ms | {Ratio(k, x => (x.RpsRatio, x.RpsRatioMin, x.RpsRatioMax))} | {Ratio(k, x => (x.P50Ratio, x.P50RatioMin, x.P50RatioMax))} | {Ratio(k, x => (x.P99Ratio, x.P99RatioMin, x.P99RatioMax))} |"));
+            var failed = k.Calls - k.Ok;
+            line(FormattableString.Invariant($"| {k.Label}{(failed > 0 ? $" (**{failed:N0} of {k.Calls:N0} calls failed**)" : string.Empty)} | {k.Rps:N0} | {k.P50Ms:0.00} ms | {k.P99Ms:0.00} ms | {Ratio(k, x => (x.RpsRatio, x.RpsRatioMin, x.RpsRatioMax))} | {Ratio(k, x => (x.P50Ratio, x.P50RatioMin, x.P50RatioMax))} | {Ratio(k, x => (x.P99Ratio, x.P99RatioMin, x.P99RatioMax))} |"));
         }
     }
 
@@ -763,7 +764,7 @@ internal sealed class Report(
 
         Line("## Benchmarks");
         Line();
-        var how = settings.Mode == "full" ? "`make bench` (about thirteen minutes; `make bench-quick` is a smoke run of about three minutes)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
+        var how = settings.Mode == "full" ? "`make bench` (about fifteen minutes; `make bench-quick` is a smoke run of about four minutes)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
         Line($"Measured {machine.Date} on {machine.Cpu} ({machine.Cores} cores, {machine.MemoryMb / 1024:0} GB; a VM shared with other work), commit {machine.Commit}{(machine.Dirty ? " plus uncommitted changes under src/" : string.Empty)}, with {how}. Each figure is a ratio against a bare gRPC echo on the same Kestrel and gRPC settings, measured in the same run, interleaved, medians of {settings.Repetitions} repetition(s) (range in brackets); throughput from h2load where it applies, and from the .NET closed-loop client (which also checks every status) for RouteCase, whose every call needs its own request_id. Details, every series and the method: `bench/results/results.md`; plot: `bench/results/latency.png`.");
         Line();
         Line("| at 16 calls in flight | ours | echo | ratio | target |");
