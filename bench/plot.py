@@ -21,6 +21,9 @@ LABELS = {
     "explain:dotnet": "ExplainRoute\n(.NET)",
     "route-embedded:dotnet": "RouteCase\nembedded\n(.NET)",
     "route-durable:dotnet": "RouteCase\ndurable Redis\n(.NET)",
+    "route-durable-single-node:dotnet": "RouteCase\nsingle node\n(cluster phase)",
+    "route-durable-cluster-acks0:dotnet": "RouteCase\ncluster, acks 0\n(.NET)",
+    "route-durable-cluster-acks1:dotnet": "RouteCase\ncluster, acks 1\n(.NET)",
 }
 PERCENTILES = [("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99"), ("p999_ms", "p99.9")]
 

@@ -1,9 +1,10 @@
 # Benchmarks (bench/): throughput, latency and cost per case of the routing server against a bare gRPC echo on the
-# same Kestrel and gRPC settings, and delivery to an external intake against the accept rate of the same run,
-# measured in one run on this machine (bench/README.md says how).
-#   make bench         the full run, about thirteen minutes: bench/results/ (results.json, results.md, latency.png,
+# same Kestrel and gRPC settings, delivery to an external intake against the accept rate of the same run, and
+# RouteCase on a loopback Redis Cluster (3 primaries + 3 replicas, formed with redis-cli from `make redis`) against a
+# single node, measured in one run on this machine (bench/README.md says how).
+#   make bench         the full run, about fifteen minutes: bench/results/ (results.json, results.md, latency.png,
 #                      README-section.md)
-#   make bench-quick   a smoke run of about three minutes: bench/results/tmp/quick/ (git-ignored)
+#   make bench-quick   a smoke run of about four minutes: bench/results/tmp/quick/ (git-ignored)
 # Neither is part of `make test`: nothing here is added to TEST_PREREQS. Every load targets 127.0.0.1 and is
 # bounded in time. The load tools and the plotting library are Debian's packages, pinned like redis-server.
 H2LOAD_VERSION := 1.52.0-1+deb12u3

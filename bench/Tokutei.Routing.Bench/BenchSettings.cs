@@ -1,6 +1,6 @@
 namespace Tokutei.Routing.Bench;
 
-/// <summary>How long and how often: `full` (make bench, about thirteen minutes) or `quick` (make bench-quick, a smoke run).</summary>
+/// <summary>How long and how often: `full` (make bench, about fifteen minutes) or `quick` (make bench-quick, a smoke run).</summary>
 internal sealed record BenchSettings(
     string Mode,
     TimeSpan Window,
@@ -18,6 +18,7 @@ internal sealed record BenchSettings(
     int DeliveryWarmCalls,
     TimeSpan DeliveryWarmDrain,
     TimeSpan FlakyDrain,
+    TimeSpan ClusterWindow,
     bool StartupTime,
     bool RulesQuick,
     int Attempts,
@@ -53,6 +54,7 @@ internal sealed record BenchSettings(
         DeliveryWarmCalls: 5000,
         DeliveryWarmDrain: TimeSpan.FromSeconds(8),
         FlakyDrain: TimeSpan.FromSeconds(75),
+        ClusterWindow: TimeSpan.FromSeconds(5),
         StartupTime: true,
         RulesQuick: false,
         Attempts: 3,
@@ -76,6 +78,7 @@ internal sealed record BenchSettings(
         DeliveryWarmCalls: 1000,
         DeliveryWarmDrain: TimeSpan.FromSeconds(3),
         FlakyDrain: TimeSpan.FromSeconds(40),
+        ClusterWindow: TimeSpan.FromSeconds(3),
         StartupTime: false,
         RulesQuick: true,
         Attempts: 2,

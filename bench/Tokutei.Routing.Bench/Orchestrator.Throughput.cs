@@ -153,12 +153,12 @@ internal sealed partial class Orchestrator
 
                 foreach (var scenario in h2)
                 {
-                    await MeasureAsync(scenario.Series, scenario.Server, scenario.Rpc, "h2load", concurrency, rep, scenario.Redis, () => H2Async(scenario, concurrency, settings.Window)).ConfigureAwait(false);
+                    await MeasureAsync(scenario.Series, scenario.Server, scenario.Rpc, "h2load", concurrency, rep, RedisPids(scenario.Redis), () => H2Async(scenario, concurrency, settings.Window)).ConfigureAwait(false);
                 }
 
                 foreach (var scenario in client)
                 {
-                    await MeasureAsync(scenario.Series, scenario.Server, scenario.Rpc, "dotnet", concurrency, rep, scenario.Redis, () => scenario.Server.Client.RunAsync(concurrency, settings.Window, scenario.Call)).ConfigureAwait(false);
+                    await MeasureAsync(scenario.Series, scenario.Server, scenario.Rpc, "dotnet", concurrency, rep, RedisPids(scenario.Redis), () => scenario.Server.Client.RunAsync(concurrency, settings.Window, scenario.Call)).ConfigureAwait(false);
                 }
             }
         }
@@ -171,7 +171,7 @@ internal sealed partial class Orchestrator
     /// others used more than <see cref="BenchSettings.MaxOtherCores"/> is discarded and repeated after a quiet moment;
     /// after the last attempt the least disturbed one is kept and marked noisy.
     /// </summary>
-    private async Task<WindowResult> MeasureAsync(string series, Server server, string rpc, string loader, int concurrency, int rep, RedisServer? redis, Func<Task<LoadResult>> run)
+    private async Task<WindowResult> MeasureAsync(string series, Server server, string rpc, string loader, int concurrency, int rep, IReadOnlyList<int> redisPids, Func<Task<LoadResult>> run)
     {
         WindowResult? best = null;
         for (var attempt = 1; attempt <= settings.Attempts; attempt++)
@@ -184,7 +184,7 @@ internal sealed partial class Orchestrator
             var after = ProcFs.Snapshot(pids);
             var usage = Usage.Between(before, after, pids);
             var serverTicks = usage.Ticks(server.Process.Pid);
-            var redisTicks = redis is null ? (long?)null : usage.Ticks(redis.Process.Pid);
+            var redisTicks = redisPids.Count == 0 ? (long?)null : redisPids.Sum(usage.Ticks);
             var noisy = usage.OtherCores > BenchSettings.MaxOtherCores || usage.StealCores > BenchSettings.MaxOtherCores;
             var perCall = load.Completed > 0 ? 1_000_000.0 / ProcFs.TicksPerSecond / load.Completed : double.NaN;
             var window = new WindowResult(
@@ -246,6 +246,9 @@ internal sealed partial class Orchestrator
         _windows.Add(best);
         return best;
     }
+
+    /// <summary>The redis-server a window's Redis CPU is read from: none, or the one.</summary>
+    private static IReadOnlyList<int> RedisPids(RedisServer? redis) => redis is null ? [] : [redis.Process.Pid];
 
     private List<int> TrackedPids() => [.. _tracked.Where(c => !c.HasExited).Select(c => c.Pid)];
 

@@ -27,7 +27,7 @@ internal sealed record BenchPaths(string Repo, string Output)
 /// The whole run, in order: the rules engine alone (BenchmarkDotNet); then the echo baseline and the routing
 /// server (embedded, embedded with quiet ASP.NET Core logs, durable on Redis) side by side, warmed up, and measured
 /// in interleaved windows; Redis costs per call; accepting alone per delivery shape; memory; delivery to an external
-/// intake (one destination, many); start-up time; the report.
+/// intake (one destination, many); RouteCase on a Redis Cluster against a single node; start-up time; the report.
 /// </summary>
 internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths paths, Corpus corpus)
 {
@@ -101,6 +101,8 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
 
         var delivery = await MeasureDeliveryAsync(logs, memory, acceptOnly).ConfigureAwait(false);
 
+        var cluster = await MeasureClusterAsync(logs, memory, machine).ConfigureAwait(false);
+
         var startup = settings.StartupTime ? await MeasureStartupAsync().ConfigureAwait(false) : [];
 
         foreach (var log in Directory.GetFiles(logs, "*.log"))
@@ -108,7 +110,7 @@ internal sealed partial class Orchestrator(BenchSettings settings, BenchPaths pa
             Child.TrimLog(log);
         }
 
-        var report = new Report(settings, machine, _windows, rules, redisCosts, memory, [.. acceptOnly.Values], delivery, startup, _notes, [.. servers.Select(s => (s.Name, s.Arguments)), .. _deliveryServers]);
+        var report = new Report(settings, machine, _windows, rules, redisCosts, memory, [.. acceptOnly.Values], delivery, cluster, startup, _notes, [.. servers.Select(s => (s.Name, s.Arguments)), .. _deliveryServers, .. _clusterServers]);
         report.Sizes(_expectedResponseBytes);
         report.Write(paths.Output);
         Plot(Path.Combine(paths.Output, "results.json"), Path.Combine(paths.Output, "latency.png"));

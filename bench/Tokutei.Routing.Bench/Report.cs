@@ -38,6 +38,7 @@ internal sealed class Report(
     IReadOnlyList<ProcessMemory> memory,
     IReadOnlyList<AcceptOnlyResult> acceptOnly,
     IReadOnlyList<DeliveryResult> delivery,
+    ClusterResult? cluster,
     IReadOnlyList<StartupResult> startup,
     IReadOnlyList<string> notes,
     IReadOnlyList<(string Name, IReadOnlyList<string> Arguments)> servers)
@@ -88,6 +89,7 @@ internal sealed class Report(
             memory,
             accept_only = acceptOnly,
             delivery,
+            cluster,
             startup,
             analysis,
             notes,
@@ -111,6 +113,7 @@ internal sealed class Report(
         $"Delivery: per shape a fresh durable redis-server and a durable server with delivery on, both endpoints (--Delivery:Endpoints:RegionalBureau and :Municipality) pointed at the bench intake, a separate process on 127.0.0.1 that dedupes on delivery_key and keeps each key's first arrival with the case id, create_time and destination it carried. A warm-up of at most {settings.DeliveryWarmCalls:N0} calls is drained (at most {settings.DeliveryWarmDrain.TotalSeconds:0} s) and the intake reset; then RouteCase at c{BenchSettings.Primary} (.NET client, fresh request_id per call) for {settings.DeliveryWindow.TotalSeconds:0} s, and at most {settings.DeliveryDrain.TotalSeconds:0} s for the backlog to drain.",
         "Delivered ÷ accepted: of the cases accepted in the load window, those the intake first received within that same window, over all of them (one wall-clock window for both rates). Submit → intake: the intake's first arrival less the case's create_time (the server's clock; same machine); a case still undelivered when the drain ends counts with the time it had waited by then, so those percentiles are lower bounds (≥). Drain: the last arrival less the end of the load, when every accepted case arrived within the bound.",
         $"Flaky intake: the one-destination load once more, on a fresh redis-server and durable server with the server's own delivery settings (only the endpoints set), delivered to a third intake process started with --Intake:FailureRate {BenchSettings.FlakyFailureRate.ToString(Invariant)} (that share of calls answered UNAVAILABLE before anything is recorded) and --Intake:LostReplyRate {BenchSettings.FlakyLostReplyRate.ToString(Invariant)} (of the other calls, that share recorded and then answered UNAVAILABLE, as if the reply were lost). Measured as the other runs, except that the server is warmed with ExplainRoute alone (a flaky intake would still be receiving a warm-up's cases when the window starts, and the promise is about the load's), and the bench waits at most {settings.FlakyDrain.TotalSeconds:0} s after the load for every accepted case to be at the intake (target ≤ {FlakyDrainGoalSeconds:0} s); intake calls per delivered case are every call the intake had (failed ones included) over the distinct keys it received (the readiness probe's one case included).",
+        $"Cluster: a fresh redis-server with the durable settings and a fresh durable server on it (the baseline), and a Redis Cluster of {RedisCluster.PrimaryCount} primaries and {RedisCluster.PrimaryCount * RedisCluster.ReplicasPerPrimary} replicas on 127.0.0.1 (--cluster-enabled yes, --cluster-node-timeout {RedisCluster.NodeTimeoutMilliseconds}, the same durable settings plus no-appendfsync-on-rewrite no, formed with redis-cli --cluster create --cluster-replicas {RedisCluster.ReplicasPerPrimary}; healthy = cluster_state:ok on every node, every replica linked and in sync) with two durable servers on its seed list, --Redis:ReplicaAcks 0 and 1; each warmed as the throughput phase's durable server, then RouteCase at c{BenchSettings.Primary} through the .NET client for {settings.ClusterWindow.TotalSeconds:0.#} s windows, the three interleaved (ABBA across repetitions); ratios per repetition's pair against the single node. Redis CPU sums every node of the cluster.",
         $"Redis per delivered case: INFO commandstats over the window and the drain, less the idle server's background by rate and less the accepted cases at the commands per accepted case of the accept-only phase (the same load on the durable server with --Delivery:Enabled false, measured in this run), divided by the cases the intake received. Round trips: the delta of the server's {Orchestrator.RedisCallsCounter} on /metrics over the same interval and cases; n/a when the server does not expose it.",
     ];
 
@@ -582,6 +585,8 @@ internal sealed class Report(
             Line($"| others' cores during the run | {F(d.OtherCores, "0.00")}{(d.OtherCores > BenchSettings.MaxOtherCores ? " (**disturbed**: not repeated)" : string.Empty)} |");
         }
 
+        ClusterSection(Line, full: true);
+
         Line();
         Line("## Memory (VmHWM: peak resident set)");
         Line();
@@ -685,6 +690,72 @@ internal sealed class Report(
         }
     }
 
+    /// <summary>
+    /// RouteCase on durable Redis on a Redis Cluster against a single node (no target): each configuration's figures,
+    /// the ratios against the single node of the same run, and what limits them on one machine. The full form (results.md)
+    /// adds CPU, failures, WAIT per case and how the accepts spread over the primaries.
+    /// </summary>
+    private void ClusterSection(Action<string> line, bool full)
+    {
+        line(string.Empty);
+        if (full)
+        {
+            line("## RouteCase on a Redis Cluster against a single node");
+            line(string.Empty);
+        }
+
+        if (cluster is null)
+        {
+            line(full ? "Not measured in this run (see the notes)." : "RouteCase on a Redis Cluster: not measured in this run (see the notes of results.md).");
+            return;
+        }
+
+        var c = cluster;
+        line(FormattableString.Invariant($"RouteCase on durable Redis (delivery off, .NET client, the mix, a fresh request_id per call) at {c.Concurrency} in flight, {c.Repetitions} repetition(s) of {c.WindowSeconds:0.#} s windows interleaved (ABBA), on a fresh single redis-server and on a Redis Cluster of {c.Topology}; Redis:ReplicaAcks 1 makes every accept wait (WAIT) until a replica holds it. Ratios are against the single node of the same run (median of the repetitions' pairs, min–max in brackets). {c.Caveat}"));
+        line(string.Empty);
+        string Ratio(ClusterConfiguration configuration, Func<ClusterRatio, (double Median, double Min, double Max)> pick)
+        {
+            var r = c.Ratios.FirstOrDefault(x => x.Ours == configuration.Series);
+            if (r is null)
+            {
+                return "–";
+            }
+
+            var (median, min, max) = pick(r);
+            return r.Pairs > 1 ? $"{X(median)} ({Range(min, max)})" : X(median);
+        }
+
+        if (full)
+        {
+            line("| configuration | calls/s | ÷ single node | p50 ms | ÷ single node | p99 ms | ÷ single node | server CPU µs/call | Redis CPU µs/call (every node) | WAIT per accepted case | accepts per primary | windows | calls (failed) | disturbed pairs |");
+            line("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            foreach (var k in c.Configurations)
+            {
+                var r = c.Ratios.FirstOrDefault(x => x.Ours == k.Series);
+                var shares = k.AcceptShareByPrimary is null ? "–" : string.Join(", ", k.AcceptShareByPrimary.Select(s => $":{s.Key} {Percent(s.Value)}"));
+                line(FormattableString.Invariant($"| {k.Label} | {k.Rps:N0} | {Ratio(k, x => (x.RpsRatio, x.RpsRatioMin, x.RpsRatioMax))} | {k.P50Ms:0.00} | {Ratio(k, x => (x.P50Ratio, x.P50RatioMin, x.P50RatioMax))} | {k.P99Ms:0.00} | {Ratio(k, x => (x.P99Ratio, x.P99RatioMin, x.P99RatioMax))} | {k.ServerCpuUsPerCall:0} | {(k.RedisCpuUsPerCall is { } rc && double.IsFinite(rc) ? rc.ToString("0", Invariant) : "–")} | {(k.WaitsPerAcceptedCase is { } wc ? wc.ToString("0.###", Invariant) : "–")} | {shares} | {k.Windows} | {k.Calls:N0} ({k.Calls - k.Ok:N0}) | {(r is null ? "–" : $"{r.DisturbedPairs}/{r.Pairs}")} |"));
+            }
+
+            line(string.Empty);
+            line("WAIT per accepted case: WAIT commands the primaries ran (INFO commandstats) over the cases accepted in the windows; under 1 when accepts finished while a WAIT was in flight share the next one (the server's group commit of acknowledgements). Accepts per primary: each primary's share of the scripts run (EVALSHA) in the cluster windows.");
+            foreach (var o in c.Observations)
+            {
+                line(string.Empty);
+                line("- " + o);
+            }
+
+            return;
+        }
+
+        line("| RouteCase durable, c16 | calls/s | p50 | p99 | throughput ÷ single node | p50 ÷ single node | p99 ÷ single node |");
+        line("|---|---|---|---|---|---|---|");
+        foreach (var k in c.Configurations)
+        {
+            var failed = k.Calls - k.Ok;
+            line(FormattableString.Invariant($"| {k.Label}{(failed > 0 ? $" (**{failed:N0} of {k.Calls:N0} calls failed**)" : string.Empty)} | {k.Rps:N0} | {k.P50Ms:0.00} ms | {k.P99Ms:0.00} ms | {Ratio(k, x => (x.RpsRatio, x.RpsRatioMin, x.RpsRatioMax))} | {Ratio(k, x => (x.P50Ratio, x.P50RatioMin, x.P50RatioMax))} | {Ratio(k, x => (x.P99Ratio, x.P99RatioMin, x.P99RatioMax))} |"));
+        }
+    }
+
     private string ReadmeSection(List<Comparison> comparisons, List<TargetResult> targets)
     {
         var md = new StringBuilder();
@@ -693,7 +764,7 @@ internal sealed class Report(
 
         Line("## Benchmarks");
         Line();
-        var how = settings.Mode == "full" ? "`make bench` (about thirteen minutes; `make bench-quick` is a smoke run of about three minutes)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
+        var how = settings.Mode == "full" ? "`make bench` (about fifteen minutes; `make bench-quick` is a smoke run of about four minutes)" : "`make bench-quick` (a smoke run: one short repetition; `make bench` gives the figures to quote)";
         Line($"Measured {machine.Date} on {machine.Cpu} ({machine.Cores} cores, {machine.MemoryMb / 1024:0} GB; a VM shared with other work), commit {machine.Commit}{(machine.Dirty ? " plus uncommitted changes under src/" : string.Empty)}, with {how}. Each figure is a ratio against a bare gRPC echo on the same Kestrel and gRPC settings, measured in the same run, interleaved, medians of {settings.Repetitions} repetition(s) (range in brackets); throughput from h2load where it applies, and from the .NET closed-loop client (which also checks every status) for RouteCase, whose every call needs its own request_id. Details, every series and the method: `bench/results/results.md`; plot: `bench/results/latency.png`.");
         Line();
         Line("| at 16 calls in flight | ours | echo | ratio | target |");
@@ -743,6 +814,7 @@ internal sealed class Report(
         }
 
         DeliverySection(Line);
+        ClusterSection(Line, full: false);
         Line();
         var missed = targets.Where(t => t.Met == false).ToList();
         Line(missed.Count == 0

@@ -139,6 +139,58 @@ internal sealed record DeliveryResult(
     public bool Flaky => IntakeFailureRate > 0 || IntakeLostReplyRate > 0;
 }
 
+/// <summary>
+/// The cluster phase: RouteCase on durable Redis at the primary concurrency on one redis-server (the baseline), on
+/// a Redis Cluster with Redis:ReplicaAcks 0 and with 1, interleaved in the same run; every node and server on this
+/// one machine.
+/// </summary>
+internal sealed record ClusterResult(
+    int Concurrency,
+    int Repetitions,
+    double WindowSeconds,
+    string Topology,
+    int Cores,
+    string Caveat,
+    IReadOnlyList<ClusterConfiguration> Configurations,
+    IReadOnlyList<ClusterRatio> Ratios,
+    IReadOnlyList<string> Observations);
+
+/// <summary>One configuration of the cluster phase: medians over its windows.</summary>
+internal sealed record ClusterConfiguration(
+    string Label,
+    string Series,
+    string Server,
+    string Redis,
+    int ReplicaAcks,
+    int Windows,
+    double Rps,
+    double P50Ms,
+    double P99Ms,
+    double ServerCpuUsPerCall,
+    double? RedisCpuUsPerCall,
+    long Calls,
+    long Ok,
+    IReadOnlyDictionary<string, long> Failures,
+    double? WaitsPerAcceptedCase,
+    IReadOnlyDictionary<string, double>? AcceptShareByPrimary);
+
+/// <summary>A cluster configuration against the single node: ratios of each repetition's pair, their median and range.</summary>
+internal sealed record ClusterRatio(
+    string Name,
+    string Ours,
+    string Baseline,
+    double RpsRatio,
+    double RpsRatioMin,
+    double RpsRatioMax,
+    double P50Ratio,
+    double P50RatioMin,
+    double P50RatioMax,
+    double P99Ratio,
+    double P99RatioMin,
+    double P99RatioMax,
+    int Pairs,
+    int DisturbedPairs);
+
 /// <summary>One benchmark of the rules engine (BenchmarkDotNet, memory diagnoser).</summary>
 internal sealed record RulesResult(string Benchmark, double MeanUs, double MedianUs, double StdDevUs, double AllocatedBytes, double Gen0PerOp);
 

@@ -24,6 +24,15 @@ internal static class Series
 
     public const string RouteDurableClient = "route-durable:dotnet";
 
+    /// <summary>The cluster phase's baseline: RouteCase on a fresh durable server on one redis-server, as <see cref="RouteDurableClient"/>.</summary>
+    public const string ClusterSingleNode = "route-durable-single-node:dotnet";
+
+    /// <summary>RouteCase on a durable server on the bench's Redis Cluster (3 primaries, 3 replicas), Redis:ReplicaAcks 0.</summary>
+    public const string ClusterAcks0 = "route-durable-cluster-acks0:dotnet";
+
+    /// <summary>The same with Redis:ReplicaAcks 1: every accept waits (WAIT) until a replica holds it.</summary>
+    public const string ClusterAcks1 = "route-durable-cluster-acks1:dotnet";
+
     /// <summary>Ours against the baseline, in the order the report shows them.</summary>
     public static readonly IReadOnlyList<(string Name, string Ours, string Baseline, string Loader)> Comparisons =
     [

@@ -68,9 +68,12 @@ internal sealed class Server : IDisposable
     ];
 
     /// <summary>Settings of durable mode against a bench redis-server (the key is random per run).</summary>
-    public static string[] DurableSettings(int redisPort) =>
+    public static string[] DurableSettings(int redisPort) => DurableSettings($"127.0.0.1:{redisPort}");
+
+    /// <summary>Settings of durable mode against a Redis given by its connection string (one node, or a cluster's seed list).</summary>
+    public static string[] DurableSettings(string redis) =>
     [
-        "--ConnectionStrings:Redis", $"127.0.0.1:{redisPort}",
+        "--ConnectionStrings:Redis", redis,
         "--Encryption:ActiveKeyId", "bench",
         "--Encryption:Keys:bench", EncryptionKey,
     ];
