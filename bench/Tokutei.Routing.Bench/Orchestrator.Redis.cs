@@ -184,8 +184,8 @@ internal sealed partial class Orchestrator
         return result;
     }
 
-    /// <summary>A key with its ids and office codes blanked: tkr:v1:case:0194… → tkr:v1:case:*.</summary>
-    private static string KeyShape(string key) => Offices().Replace(Ids().Replace(key, "*"), "dest:*");
+    /// <summary>A key with its shard tag, ids and office codes blanked: tkr:v2:{s07.1}:case:0194… → tkr:v2:{s*}:case:*.</summary>
+    private static string KeyShape(string key) => ShardTags().Replace(Offices().Replace(Ids().Replace(key, "*"), "dest:*"), "{s*}");
 
     private static Dictionary<string, long> Delta(Dictionary<string, long> before, Dictionary<string, long> after) =>
         after.Select(a => (a.Key, Value: a.Value - before.GetValueOrDefault(a.Key)))
@@ -197,6 +197,9 @@ internal sealed partial class Orchestrator
 
     [GeneratedRegex(@"""((?:[^""\\]|\\.)*)""")]
     private static partial Regex Arguments();
+
+    [GeneratedRegex(@"\{s[0-9]+(\.[0-9]+)?\}")]
+    private static partial Regex ShardTags();
 
     [GeneratedRegex("dest:[A-Z0-9]+")]
     private static partial Regex Offices();

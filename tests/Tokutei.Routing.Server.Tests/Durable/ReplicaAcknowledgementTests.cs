@@ -17,13 +17,29 @@ public sealed class ReplicaAcknowledgementTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    /// <summary>A durable replica of <paramref name="primary"/>, returned once its link to the primary is up.</summary>
+    private static async Task<RedisServer> StartReplicaAsync(RedisServer primary)
+    {
+        var replica = await RedisServer.StartAsync([.. RedisServer.Durable, "--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        try
+        {
+            await using var inspect = await replica.ConnectAsync();
+            await DurableServer.EventuallyAsync(async () => (await inspect.GetServer(replica.ConnectionString).InfoAsync("replication")).SelectMany(g => g).Any(kv => kv is { Key: "master_link_status", Value: "up" }), "replica in sync");
+            return replica;
+        }
+        catch
+        {
+            await replica.DisposeAsync();
+            throw;
+        }
+    }
+
     [Fact]
     public async Task Accept_WaitsForTheReplica_AndWithoutOneAnswersUnavailable_ThenTheRetryGetsTheOneCase()
     {
         await using var primary = await RedisServer.StartAsync();
-        await using var replica = await RedisServer.StartAsync([.. RedisServer.Durable, "--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await using var replica = await StartReplicaAsync(primary);
         await using var inspectReplica = await replica.ConnectAsync();
-        await DurableServer.EventuallyAsync(async () => (await inspectReplica.GetServer(replica.ConnectionString).InfoAsync("replication")).SelectMany(g => g).Any(kv => kv is { Key: "master_link_status", Value: "up" }), "replica in sync");
 
         await using var server = await DurableServer.StartAsync(primary, "--Redis:ReplicaAcks", "1", "--Redis:ReplicaAckTimeout", "00:00:00.300");
         await DurableServer.EventuallyAsync(async () => await server.HealthAsync("readiness") == HealthCheckResponse.Types.ServingStatus.Serving, "ready");
@@ -75,9 +91,8 @@ public sealed class ReplicaAcknowledgementTests
     public async Task ConcurrentWriters_EveryAcknowledgementReturns_AndTheReplicaHoldsWhatEachCoveredAlready()
     {
         await using var primary = await RedisServer.StartAsync();
-        await using var replica = await RedisServer.StartAsync([.. RedisServer.Durable, "--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await using var replica = await StartReplicaAsync(primary);
         await using var inspectReplica = await replica.ConnectAsync();
-        await DurableServer.EventuallyAsync(async () => (await inspectReplica.GetServer(replica.ConnectionString).InfoAsync("replication")).SelectMany(g => g).Any(kv => kv is { Key: "master_link_status", Value: "up" }), "replica in sync");
         await using var connection = await primary.ConnectAsync();
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         var acknowledgement = new Server.Redis.ReplicaAcknowledgement(
