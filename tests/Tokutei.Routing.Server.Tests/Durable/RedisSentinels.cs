@@ -16,7 +16,10 @@ public sealed class RedisSentinels : IAsyncDisposable
     /// <summary>The master name the sentinels monitor.</summary>
     public const string ServiceName = "tokutei";
 
-    private static readonly TimeSpan SettleWithin = TimeSpan.FromSeconds(20);
+    // A sentinel that voted in a stale epoch can start a second failover right after the first; the replica left
+    // claiming the master role is turned back into a replica only after about ten seconds (Sentinel waits four
+    // publish periods), so settling may take that long on top of the failover.
+    private static readonly TimeSpan SettleWithin = TimeSpan.FromSeconds(30);
     private readonly string _root;
     private readonly List<RedisNode> _data = [];
     private readonly List<RedisNode> _sentinels = [];

@@ -208,7 +208,7 @@ public sealed class RedisTopologyFixtureTests
         }
     }
 
-    [Fact(Timeout = 50_000)]
+    [Fact(Timeout = 70_000)]
     public async Task Sentinels_FailOverAKilledPrimary_AMultiplexerThroughThemWritesToTheNewOne_AndTheOldRejoinsAsAReplica()
     {
         var cancel = TestContext.Current.CancellationToken;
