@@ -174,7 +174,11 @@ internal sealed partial class Orchestrator
             }
             else
             {
-                var background = command is "CONFIG" or "INFO" or "PING" or "CLIENT" or "SUBSCRIBE" or "CLUSTER" || key.EndsWith(":ref:current", StringComparison.Ordinal);
+                // Not the call's: the client's housekeeping, reference data polling, and the outbox statistics the
+                // delivery gauges sample every few seconds (five reads per shard).
+                var background = command is "CONFIG" or "INFO" or "PING" or "CLIENT" or "SUBSCRIBE" or "CLUSTER" or "XLEN" or "ZCARD"
+                    || key.EndsWith(":ref:current", StringComparison.Ordinal)
+                    || (command == "ZRANGE" && key.EndsWith(":delivery:undelivered", StringComparison.Ordinal));
                 var name = background ? "background " + label : label;
                 top[name] = top.GetValueOrDefault(name) + 1;
             }
