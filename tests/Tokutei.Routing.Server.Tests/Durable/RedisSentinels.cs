@@ -43,7 +43,7 @@ public sealed class RedisSentinels : IAsyncDisposable
     public string ConnectionString => $"{string.Join(',', _sentinels.Select(s => s.EndPoint))},serviceName={ServiceName}";
 
     /// <summary>Starts the primary, two replicas (waits until in sync), three sentinels (waits until they know each other and every replica).</summary>
-    public static async Task<RedisSentinels> StartAsync(int downAfterMilliseconds = 1000, int failoverTimeoutMilliseconds = 1000)
+    public static async Task<RedisSentinels> StartAsync(int downAfterMilliseconds = 1000, int failoverTimeoutMilliseconds = 3000)
     {
         var fixture = new RedisSentinels(System.IO.Directory.CreateTempSubdirectory("tkr-sentinel-").FullName);
         try
@@ -141,7 +141,7 @@ public sealed class RedisSentinels : IAsyncDisposable
                     }
 
                     await WaitSettledAsync(limit - clock.GetElapsedTime(started));
-                    return candidate;
+                    return Primary;
                 }
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or InvalidOperationException)
@@ -260,6 +260,7 @@ public sealed class RedisSentinels : IAsyncDisposable
         {
             try
             {
+                await FollowAnotherFailoverAsync();
                 why = await UnsettledBecauseAsync();
                 if (why.Length == 0)
                 {
@@ -275,6 +276,32 @@ public sealed class RedisSentinels : IAsyncDisposable
         }
 
         throw new TimeoutException($"the sentinels did not settle within {limit.TotalSeconds} s: {why}\n{Logs()}");
+    }
+
+    /// <summary>
+    /// A primary just promoted can be judged down in turn (busy with the load and its AOF when a sentinel pings), and
+    /// failed over again: when every running sentinel names another running node that answers ROLE master, that is
+    /// the primary now.
+    /// </summary>
+    private async Task FollowAnotherFailoverAsync()
+    {
+        var named = new HashSet<int>();
+        foreach (var sentinel in _sentinels.Where(s => s.IsRunning))
+        {
+            named.Add(await PrimaryPortFromAsync(sentinel));
+        }
+
+        var candidate = named.Count == 1 ? _data.SingleOrDefault(n => n.Port == named.Single() && n.IsRunning) : null;
+        if (candidate is null || candidate == Primary || await candidate.RoleAsync() != "master")
+        {
+            return;
+        }
+
+        Primary = candidate;
+        foreach (var replica in _data.Where(n => n != candidate))
+        {
+            _replicaOf[replica] = candidate.Port;
+        }
     }
 
     private async Task<string> UnsettledBecauseAsync()
