@@ -34,6 +34,7 @@ internal enum CallFailure
 internal sealed partial class DeliveryPipelines : IDisposable
 {
     private readonly ResiliencePipelineRegistry<string> _registry = new();
+    private readonly Lock _building = new();
     private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _breakers = new(StringComparer.Ordinal);
     private readonly DeliveryOptions _options;
     private readonly ILogger<DeliveryPipelines> _logger;
@@ -60,8 +61,21 @@ internal sealed partial class DeliveryPipelines : IDisposable
         exception is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Aborted } rpc
         && !HasInner<AuthenticationException>(rpc);
 
-    public ResiliencePipeline For(string destinationCode) =>
-        _registry.GetOrAddPipeline(destinationCode, (builder, context) => Build(builder, context.PipelineKey));
+    public ResiliencePipeline For(string destinationCode)
+    {
+        if (_registry.TryGetPipeline(destinationCode, out var built))
+        {
+            return built;
+        }
+
+        // The registry may run the builder more than once when several workers ask at once, keep one pipeline and
+        // drop the others (their breakers disposed): built one at a time, the breaker state recorded for the metrics
+        // is the one of the pipeline the calls go through.
+        lock (_building)
+        {
+            return _registry.GetOrAddPipeline(destinationCode, (builder, context) => Build(builder, context.PipelineKey));
+        }
+    }
 
     /// <summary>The breaker state of each destination that has been delivered to, for metrics.</summary>
     public IEnumerable<(string Destination, CircuitState State)> BreakerStates() =>
