@@ -186,7 +186,7 @@ internal sealed class RedisCluster : IDisposable
             }
 
             using var probe = await RedisProbe.ConnectAsync(node.Port).ConfigureAwait(false);
-            var info = RedisClusterNode.Fields(await probe.CommandAsync("CLUSTER", "INFO").ConfigureAwait(false));
+            var info = RedisProbe.Fields(await probe.CommandAsync("CLUSTER", "INFO").ConfigureAwait(false));
             if (info.GetValueOrDefault("cluster_state") != "ok")
             {
                 return $"{node.Name} says cluster_state:{info.GetValueOrDefault("cluster_state")}";
@@ -301,41 +301,5 @@ internal sealed class RedisClusterNode(string name, Child process, int port)
         return replication;
     }
 
-    public async Task WaitReadyAsync()
-    {
-        var deadline = Stopwatch.GetTimestamp() + (15 * Stopwatch.Frequency);
-        while (true)
-        {
-            try
-            {
-                using var probe = await RedisProbe.ConnectAsync(Port).ConfigureAwait(false);
-                if (await probe.CommandAsync("PING").ConfigureAwait(false) == "PONG")
-                {
-                    return;
-                }
-            }
-            catch (Exception failure) when (failure is IOException or SocketException or InvalidOperationException && Stopwatch.GetTimestamp() < deadline && !Process.HasExited)
-            {
-                await Task.Delay(100).ConfigureAwait(false);
-            }
-        }
-    }
-
-    /// <summary>key:value lines (CLUSTER INFO, INFO) as a dictionary.</summary>
-    public static Dictionary<string, string> Fields(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in text.Split('\n'))
-        {
-            var trimmed = line.TrimEnd('\r');
-            var colon = trimmed.IndexOf(':', StringComparison.Ordinal);
-            if (colon > 0 && !trimmed.StartsWith('#'))
-            {
-                result[trimmed[..colon]] = trimmed[(colon + 1)..];
-            }
-        }
-
-        return result;
-    }
+    public Task WaitReadyAsync() => RedisProbe.WaitForPingAsync(Port, Process);
 }

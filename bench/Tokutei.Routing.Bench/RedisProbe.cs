@@ -35,9 +35,13 @@ internal sealed class RedisProbe : IDisposable
     }
 
     /// <summary>An INFO section as key → value.</summary>
-    public async Task<Dictionary<string, string>> InfoAsync(string section)
+    public async Task<Dictionary<string, string>> InfoAsync(string section) =>
+        Fields(await CommandAsync("INFO", section).ConfigureAwait(false));
+
+    /// <summary>key:value lines (INFO, CLUSTER INFO) as a dictionary; comment lines skipped.</summary>
+    public static Dictionary<string, string> Fields(string text)
     {
-        var text = await CommandAsync("INFO", section).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(text);
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))
         {
@@ -50,6 +54,28 @@ internal sealed class RedisProbe : IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>Returns once the redis-server on <paramref name="port"/> answers PING; gives up after 15 s or when it exits.</summary>
+    public static async Task WaitForPingAsync(int port, Child server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (15 * System.Diagnostics.Stopwatch.Frequency);
+        while (true)
+        {
+            try
+            {
+                using var probe = await ConnectAsync(port).ConfigureAwait(false);
+                if (await probe.CommandAsync("PING").ConfigureAwait(false) == "PONG")
+                {
+                    return;
+                }
+            }
+            catch (Exception failure) when (failure is IOException or SocketException or InvalidOperationException && System.Diagnostics.Stopwatch.GetTimestamp() < deadline && !server.HasExited)
+            {
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Calls per command from INFO commandstats (cmdstat_evalsha:calls=3,... → evalsha: 3).</summary>

@@ -49,25 +49,7 @@ internal sealed class RedisServer : IDisposable
         return new RedisServer(child, port, directory);
     }
 
-    public async Task WaitReadyAsync()
-    {
-        var deadline = Stopwatch.GetTimestamp() + (15 * Stopwatch.Frequency);
-        while (true)
-        {
-            try
-            {
-                using var probe = await RedisProbe.ConnectAsync(Port).ConfigureAwait(false);
-                if (await probe.CommandAsync("PING").ConfigureAwait(false) == "PONG")
-                {
-                    return;
-                }
-            }
-            catch (Exception failure) when (failure is IOException or System.Net.Sockets.SocketException or InvalidOperationException && Stopwatch.GetTimestamp() < deadline && !Process.HasExited)
-            {
-                await Task.Delay(100).ConfigureAwait(false);
-            }
-        }
-    }
+    public Task WaitReadyAsync() => RedisProbe.WaitForPingAsync(Port, Process);
 
     public static string Version()
     {
