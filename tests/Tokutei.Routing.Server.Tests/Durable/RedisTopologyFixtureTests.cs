@@ -15,13 +15,20 @@ public sealed class RedisTopologyFixtureTests
 
     private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
 
+    /// <summary>A 3 + 3 cluster, with the time it took to form in the test output.</summary>
+    private static async Task<RedisCluster> StartClusterAsync()
+    {
+        var startedAt = TimeProvider.System.GetTimestamp();
+        var cluster = await RedisCluster.StartAsync();
+        Log($"cluster formed in {TimeProvider.System.GetElapsedTime(startedAt).TotalMilliseconds:F0} ms");
+        return cluster;
+    }
+
     [Fact(Timeout = 45_000)]
     public async Task Cluster_Forms_AndKeysWrittenThroughAMultiplexerAreReadable_OnTheirPrimaries()
     {
         var cancel = TestContext.Current.CancellationToken;
-        var startedAt = TimeProvider.System.GetTimestamp();
-        await using var cluster = await RedisCluster.StartAsync();
-        Log($"cluster formed in {TimeProvider.System.GetElapsedTime(startedAt).TotalMilliseconds:F0} ms");
+        await using var cluster = await StartClusterAsync();
         var view = await cluster.TopologyAsync();
         Assert.Equal(6, view.Count);
         Assert.Equal(3, view.Count(v => v.IsPrimary && v.SlotCount > 0));
@@ -60,9 +67,7 @@ public sealed class RedisTopologyFixtureTests
     public async Task Cluster_KilledPrimary_IsReplacedByItsReplica_AClientKeepsWorking_AndItRejoinsAsAReplica()
     {
         var cancel = TestContext.Current.CancellationToken;
-        var startedAt = TimeProvider.System.GetTimestamp();
-        await using var cluster = await RedisCluster.StartAsync();
-        Log($"cluster formed in {TimeProvider.System.GetElapsedTime(startedAt).TotalMilliseconds:F0} ms");
+        await using var cluster = await StartClusterAsync();
         await using var client = await ConnectionMultiplexer.ConnectAsync($"{cluster.ConnectionString},{ClientOptions}");
         var moved = 0;
         client.HashSlotMoved += (_, _) => Interlocked.Increment(ref moved);
@@ -124,9 +129,7 @@ public sealed class RedisTopologyFixtureTests
     public async Task Cluster_Reshard_MovesSlotsWithTheirKeys_WhileAClientWorks()
     {
         var cancel = TestContext.Current.CancellationToken;
-        var startedAt = TimeProvider.System.GetTimestamp();
-        await using var cluster = await RedisCluster.StartAsync();
-        Log($"cluster formed in {TimeProvider.System.GetElapsedTime(startedAt).TotalMilliseconds:F0} ms");
+        await using var cluster = await StartClusterAsync();
         await using var client = await ConnectionMultiplexer.ConnectAsync($"{cluster.ConnectionString},{ClientOptions}");
         var moved = 0;
         client.HashSlotMoved += (_, _) => Interlocked.Increment(ref moved);
