@@ -49,18 +49,8 @@ public sealed class DeliveryHistoryTests
         var unsettled = await SettleAsync(connection, clock, settings.SettleWithin);
         var settled = clock.Ms();
 
-        var stored = await RedisView.ReadAsync(connection);
-        var final = await ReadFinalAsync(workload, stored);
-        var history = new RunHistory(
-            [.. workload.Calls],
-            [.. intake.Calls.OrderBy(c => c.Sequence)],
-            new Dictionary<string, string>(intake.Ledger, StringComparer.Ordinal),
-            [.. workload.Observations],
-            final,
-            stored,
-            epochs.Starts,
-            settled,
-            settings.MaxStall);
+        var history = await RecordAsync(connection, workload, intake, epochs.Starts, settled, settings.MaxStall);
+        var (stored, final) = (history.Stored, history.Final);
         var violations = HistoryChecker.Check(history);
 
         var summary = Summary(settings, history, replicas, nemesis, unsettled, workloadEnded - started, settled - workloadEnded);
@@ -131,6 +121,23 @@ public sealed class DeliveryHistoryTests
     ];
 
     /// <summary>Waits, bounded, until Redis holds no unsettled case; returns how many are left (-1: Redis did not answer).</summary>
+    /// <summary>The whole history of a run: the clients' calls and reads, the intake's calls and ledger, and what Redis holds at the end.</summary>
+    internal static async Task<RunHistory> RecordAsync(IConnectionMultiplexer connection, Workload workload, HistoryIntake intake, IReadOnlyList<long> epochStarts, long settled, TimeSpan maxStall)
+    {
+        var stored = await RedisView.ReadAsync(connection);
+        var final = await ReadFinalAsync(workload, stored);
+        return new RunHistory(
+            [.. workload.Calls],
+            [.. intake.Calls.OrderBy(c => c.Sequence)],
+            new Dictionary<string, string>(intake.Ledger, StringComparer.Ordinal),
+            [.. workload.Observations],
+            final,
+            stored,
+            epochStarts,
+            settled,
+            maxStall);
+    }
+
     internal static async Task<int> SettleAsync(IConnectionMultiplexer redis, RunClock clock, TimeSpan within)
     {
         var start = clock.Ms();

@@ -131,18 +131,8 @@ public sealed class TopologyHistoryTests
         await replicas.EnsureAllUpAsync();
         var unsettled = await DeliveryHistoryTests.SettleAsync(connection, clock, settings.SettleWithin);
         var settled = clock.Ms();
-        var stored = await RedisView.ReadAsync(connection);
-        var final = await DeliveryHistoryTests.ReadFinalAsync(workload, stored);
-        var history = new RunHistory(
-            [.. workload.Calls],
-            [.. intake.Calls.OrderBy(c => c.Sequence)],
-            new Dictionary<string, string>(intake.Ledger, StringComparer.Ordinal),
-            [.. workload.Observations],
-            final,
-            stored,
-            [0],
-            settled,
-            settings.MaxStall);
+        var history = await DeliveryHistoryTests.RecordAsync(connection, workload, intake, [0], settled, settings.MaxStall);
+        var stored = history.Stored;
         var violations = HistoryChecker.Check(history);
 
         var calls = history.Calls;
